@@ -1,0 +1,220 @@
+"""The validation pipeline of ``mdc-validate``: framed lines in, events and rejects out.
+
+:func:`validate_frames` is the whole job of the command as a pure function over
+one batch of framed input: decode, check the rules, run the collectors, and
+count. It is the railway :func:`validate_line` (``decode_line`` then
+``validate_event``) followed by :func:`~mdc.core.collectors.observe`, written
+as one loop that builds no ``Result`` per line; a property test holds the two
+to the same answers.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping, Sequence
+
+from attrs import field, frozen
+from returns.result import Result, Success
+
+from .codec import decode_fast, decode_line, encode_json
+from .collectors import Collectors, freeze, observe_in, thaw
+from .errors import Violation, Violations, violation
+from .events import MarketEvent
+from .framing import KEPT_PREFIX_BYTES, Frame, Oversize, Unterminated
+from .validate import Policy, check, validate_event
+
+@frozen
+class Counts:
+    """Running totals for the summary line.
+
+    Attributes:
+        read: lines read (every frame, blank ones included).
+        passed: lines that passed.
+        rejected: lines rejected; ``read == passed + rejected`` always.
+        integrity: integrity events the collectors emitted, by kind.
+    """
+
+    read: int = 0
+    passed: int = 0
+    rejected: int = 0
+    integrity: Mapping[str, int] = field(factory=dict)
+
+
+@frozen
+class ValidatorState:
+    """Everything ``mdc-validate`` carries from one batch to the next.
+
+    Attributes:
+        collectors: the sequence and market collectors.
+        counts: the totals so far.
+    """
+
+    collectors: Collectors = field(factory=Collectors)
+    counts: Counts = field(factory=Counts)
+
+
+@frozen
+class Reject:
+    """A line that did not pass.
+
+    Attributes:
+        line_no: its 1-based line number in the input.
+        raw: its bytes (for an over-long line, the first part).
+        reasons: every violation found.
+        length: its full length when only a prefix is kept, else None.
+    """
+
+    line_no: int
+    raw: bytes
+    reasons: Violations
+    length: int | None = None
+
+
+@frozen
+class Batch:
+    """The outcome of one batch.
+
+    Attributes:
+        events: what to write out, in order: passed events and integrity events.
+        rejects: the lines that did not pass, in order.
+    """
+
+    events: list[MarketEvent]
+    rejects: list[Reject]
+
+
+def validate_line(line: bytes, policy: Policy) -> Result[MarketEvent, Violations]:
+    """Decode and check one line: the railway form of the stateless part of the pipeline.
+
+    Args:
+        line: one line without its newline.
+        policy: the tunable limits.
+
+    Returns:
+        ``Success(event)`` or ``Failure`` with every violation.
+    """
+    return decode_line(line).bind(lambda event: validate_event(event, policy))
+
+
+def validate_frames(state: ValidatorState, frames: Sequence[Frame], policy: Policy) -> tuple[ValidatorState, Batch]:
+    """Validate a batch of framed input lines.
+
+    Args:
+        state: the state after the previous batch.
+        frames: the batch, in input order.
+        policy: the tunable limits.
+
+    Returns:
+        The new state and what to write: events (passed and integrity) and rejects.
+    """
+    transient = thaw(state.collectors)
+    counts = state.counts
+    line_no = counts.read
+    passed = 0
+    integrity_counts = dict(counts.integrity)
+    events: list[MarketEvent] = []
+    rejects: list[Reject] = []
+    for frame in frames:
+        line_no += 1
+        if type(frame) is bytes:
+            event = decode_fast(frame)
+            checked = _slow(frame, policy) if event is None else check(event, policy)
+        else:
+            checked = _special(frame, policy, line_no, rejects)
+            if checked is None:
+                continue
+        raw = frame if type(frame) is bytes else frame.line  # type: ignore[union-attr]
+        if type(checked) is list:
+            rejects.append(Reject(line_no, raw, tuple(checked)))
+            continue
+        outcome = observe_in(transient, checked)  # type: ignore[arg-type]
+        for found in outcome.integrity:
+            events.append(found)
+            integrity_counts[found.kind] = integrity_counts.get(found.kind, 0) + 1
+        if outcome.event is None:
+            assert outcome.rejection is not None  # noqa: S101 - observe_in's contract
+            rejects.append(Reject(line_no, raw, (outcome.rejection,)))
+            continue
+        events.append(outcome.event)
+        passed += 1
+    new_counts = Counts(line_no, counts.passed + passed, counts.rejected + len(rejects), integrity_counts)
+    return ValidatorState(freeze(transient), new_counts), Batch(events, rejects)
+
+
+def _slow(line: bytes, policy: Policy) -> MarketEvent | list[Violation]:
+    result = validate_line(line, policy)
+    if isinstance(result, Success):
+        return result.unwrap()
+    return list(result.failure())
+
+
+def _special(frame: Oversize | Unterminated, policy: Policy, line_no: int, rejects: list[Reject]) -> MarketEvent | list[Violation] | None:
+    if isinstance(frame, Oversize):
+        rejects.append(
+            Reject(
+                line_no,
+                frame.prefix,
+                (
+                    violation(
+                        "line_too_long",
+                        "$",
+                        frame.length,
+                        f"line is {frame.length} bytes long; the limit is set by --max-line-bytes "
+                        f"(first {min(frame.length, KEPT_PREFIX_BYTES)} bytes kept)",
+                    ),
+                ),
+                frame.length,
+            )
+        )
+        return None
+    checked = _slow(frame.line, policy)
+    if type(checked) is list:
+        return [
+            violation("truncated_line", "$", None, "the input ended in the middle of this line (no newline after it)"),
+            *checked,
+        ]
+    return checked
+
+
+def encode_reject(reject: Reject) -> bytes:
+    """The reject-file record of a rejected line (one JSON object, no newline).
+
+    ``raw`` holds the line as text; when it is not valid UTF-8 it is also given
+    exactly as ``raw_base64``; an over-long line keeps its first part and its ``length``.
+
+    Args:
+        reject: the rejected line.
+
+    Returns:
+        JSON bytes: ``{"line_no", "raw", "reasons": [{"rule", "field", "value", "message"}], ...}``.
+    """
+    record: dict[str, object] = {"line_no": reject.line_no}
+    try:
+        record["raw"] = reject.raw.decode("utf-8")
+    except UnicodeDecodeError:
+        record["raw"] = reject.raw.decode("utf-8", "replace")
+        record["raw_base64"] = base64.b64encode(reject.raw).decode("ascii")
+    if reject.length is not None:
+        record["length"] = reject.length
+    record["reasons"] = [
+        {"rule": reason.rule, "field": reason.field, "value": reason.value, "message": reason.message}
+        for reason in reject.reasons
+    ]
+    return encode_json(record)
+
+
+def describe_reject(reject: Reject) -> str:
+    """One line for stderr: ``line 42: price must be > 0 (got -1.5) at $.price; ...``."""
+    return f"line {reject.line_no}: " + "; ".join(reason.describe() for reason in reject.reasons)
+
+
+__all__ = [
+    "Batch",
+    "Counts",
+    "Reject",
+    "ValidatorState",
+    "describe_reject",
+    "encode_reject",
+    "validate_frames",
+    "validate_line",
+]

@@ -1,0 +1,322 @@
+"""Railway validation: the domain rules of every event type.
+
+Each ``validate_*`` function returns ``Success(event)`` or ``Failure(violations)``
+and reports *every* rule the event breaks, not just the first. Timestamps that
+are valid but not canonical (an offset instead of ``Z``, fewer fraction digits)
+are normalised, so the event in the ``Success`` may differ from the input in
+its ``ts`` and ``ts_recv`` only.
+
+Rules are plain checks that append to one list; a ``Result`` is built once per
+event, at the boundary (building one costs about as much as all the checks).
+
+>>> from decimal import Decimal
+>>> from .events import Trade
+>>> bad = Trade(symbol="../etc", ts="2026-11-24T14:30:00Z", ts_recv="2026-11-24T14:30:00Z",
+...             provider="sim", stream="t", price=Decimal("-1"), size=Decimal("0"), side="up")
+>>> [v.rule for v in validate_event(bad, Policy()).failure()]
+['symbol_grammar', 'price_positive', 'size_positive', 'known_side']
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from decimal import Decimal
+from typing import Final, assert_never
+
+import attrs
+from attrs import frozen
+from returns.result import Failure, Result, Success
+
+from .errors import Violation, Violations, violation
+from .events import (
+    BOOK_SIDES,
+    DEPTH_OPS,
+    SIDES,
+    Bar,
+    Depth,
+    Integrity,
+    MarketEvent,
+    Quote,
+    Snapshot,
+    Trade,
+)
+from .symbols import symbol_problem
+from .timestamps import NS_PER_SECOND, Timestamp, canonical, is_canonical, to_ns
+
+
+class CrossedQuotes(enum.Enum):
+    """What to do with a quote whose bid is above its ask."""
+
+    FLAG = "flag"
+    """Keep it; the collectors emit ``integrity crossed_market`` (consolidated feeds do cross briefly)."""
+    REJECT = "reject"
+    """Reject it as a ``crossed_market`` violation."""
+
+
+DEFAULT_MAX_SKEW_NS: Final = 5 * NS_PER_SECOND
+
+
+@frozen
+class Policy:
+    """The tunable part of validation.
+
+    Attributes:
+        max_skew_ns: how far ``ts`` may lie after ``ts_recv`` (clocks differ), in nanoseconds.
+        crossed: what to do with crossed quotes.
+    """
+
+    max_skew_ns: int = DEFAULT_MAX_SKEW_NS
+    crossed: CrossedQuotes = CrossedQuotes.FLAG
+
+
+_ZERO: Final = Decimal(0)
+_INTERVAL: Final = re.compile(r"[1-9][0-9]{0,5}(s|m|h|d|w|mo)", re.ASCII)
+_KIND: Final = re.compile(r"[a-z][a-z0-9_]{0,63}", re.ASCII)
+
+
+def validate_event(event: MarketEvent, policy: Policy) -> Result[MarketEvent, Violations]:
+    """Check an event of any type against its rules.
+
+    Args:
+        event: a decoded event.
+        policy: the tunable limits.
+
+    Returns:
+        ``Success`` with the event (timestamps made canonical) or ``Failure`` with all violations.
+    """
+    checked = check(event, policy)
+    if isinstance(checked, list):
+        return Failure(tuple(checked))
+    return Success(checked)
+
+
+def check(event: MarketEvent, policy: Policy) -> MarketEvent | list[Violation]:
+    """The allocation-light core of :func:`validate_event`, for batch loops.
+
+    Args:
+        event: a decoded event.
+        policy: the tunable limits.
+
+    Returns:
+        The (possibly timestamp-normalised) event, or a non-empty list of violations.
+    """
+    errors: list[Violation] = []
+    ts = _timestamp(event.ts, "$.ts", errors)
+    ts_recv = _timestamp(event.ts_recv, "$.ts_recv", errors)
+    if ts is not None and ts_recv is not None and ts > ts_recv:
+        skew = to_ns(ts) - to_ns(ts_recv)
+        if skew > policy.max_skew_ns:
+            errors.append(
+                violation(
+                    "ts_skew",
+                    "$.ts",
+                    event.ts,
+                    f"ts is {skew / NS_PER_SECOND:g} s after ts_recv (allowed {policy.max_skew_ns / NS_PER_SECOND:g} s)",
+                )
+            )
+    problem = symbol_problem(event.symbol)
+    if problem is not None:
+        errors.append(violation("symbol_grammar", "$.symbol", event.symbol, problem))
+    if not event.provider:
+        errors.append(violation("not_empty", "$.provider", "", "provider must not be empty"))
+    if not event.stream:
+        errors.append(violation("not_empty", "$.stream", "", "stream must not be empty"))
+    if event.seq is not None and event.seq < 0:
+        errors.append(violation("sequence_positive", "$.seq", event.seq, f"seq must be >= 0 (got {event.seq})"))
+    match event:
+        case Trade():
+            _check_trade(event, errors)
+        case Quote():
+            _check_quote(event, policy, errors)
+        case Depth():
+            _check_depth(event, errors)
+        case Snapshot():
+            _check_snapshot(event, errors)
+        case Bar():
+            _check_bar(event, errors)
+        case Integrity():
+            _check_integrity(event, errors)
+        case _:
+            assert_never(event)
+    if errors:
+        return errors
+    if ts is not event.ts or ts_recv is not event.ts_recv:
+        return attrs.evolve(event, ts=ts, ts_recv=ts_recv)
+    return event
+
+
+# --------------------------------------------------------------------------- envelope
+
+
+def _timestamp(text: str, path: str, errors: list[Violation]) -> Timestamp | None:
+    if is_canonical(text):
+        return Timestamp(text)
+    result = canonical(text)
+    if isinstance(result, Success):
+        return result.unwrap()
+    errors.append(violation("ts_format", path, text, f"{path[2:]} {result.failure()}"))
+    return None
+
+
+# --------------------------------------------------------------------------- numbers
+
+
+def _positive(value: Decimal, path: str, rule: str, errors: list[Violation]) -> None:
+    """value must be finite and > 0."""
+    if not value.is_finite():
+        errors.append(violation("finite_number", path, str(value), f"{path[2:]} must be a finite number (got {value})"))
+    elif value <= _ZERO:
+        errors.append(violation(rule, path, value, f"{path[2:]} must be > 0 (got {value})"))
+
+
+def _non_negative(value: Decimal, path: str, rule: str, errors: list[Violation]) -> None:
+    """value must be finite and >= 0."""
+    if not value.is_finite():
+        errors.append(violation("finite_number", path, str(value), f"{path[2:]} must be a finite number (got {value})"))
+    elif value < _ZERO:
+        errors.append(violation(rule, path, value, f"{path[2:]} must be >= 0 (got {value})"))
+
+
+# --------------------------------------------------------------------------- types
+
+
+def _check_trade(trade: Trade, errors: list[Violation]) -> None:
+    _positive(trade.price, "$.price", "price_positive", errors)
+    _positive(trade.size, "$.size", "size_positive", errors)
+    if trade.side not in SIDES:
+        errors.append(
+            violation("known_side", "$.side", trade.side, f"side must be buy, sell or unknown (got {trade.side!r})")
+        )
+
+
+def _check_quote(quote: Quote, policy: Policy, errors: list[Violation]) -> None:
+    for price, size, name in ((quote.bid_price, quote.bid_size, "bid"), (quote.ask_price, quote.ask_size, "ask")):
+        _non_negative(size, f"$.{name}_size", "size_nonnegative", errors)
+        if price is None:
+            if size.is_finite() and size != _ZERO:
+                errors.append(
+                    violation("empty_side", f"$.{name}_size", size, f"{name}_size must be 0 when {name}_price is null")
+                )
+        else:
+            _positive(price, f"$.{name}_price", "price_positive", errors)
+    bid, ask = quote.bid_price, quote.ask_price
+    if (
+        policy.crossed is CrossedQuotes.REJECT
+        and bid is not None
+        and ask is not None
+        and bid.is_finite()
+        and ask.is_finite()
+        and bid > ask
+    ):
+        errors.append(
+            violation("crossed_market", "$.bid_price", bid, f"bid {bid} is above ask {ask} (crossed market)")
+        )
+
+
+def _check_depth(depth: Depth, errors: list[Violation]) -> None:
+    if depth.side not in BOOK_SIDES:
+        errors.append(violation("known_side", "$.side", depth.side, f"side must be bid or ask (got {depth.side!r})"))
+    op, position, price, size = depth.op, depth.position, depth.price, depth.size
+    if op not in DEPTH_OPS:
+        errors.append(
+            violation("depth_consistent", "$.op", op, f"op must be insert, update, delete or set (got {op!r})")
+        )
+        return
+    if position is not None and position < 0:
+        errors.append(violation("depth_consistent", "$.position", position, f"position must be >= 0 (got {position})"))
+    if op in ("insert", "update") and position is None:
+        errors.append(
+            violation(
+                "depth_consistent",
+                "$.position",
+                None,
+                f"{op} needs a position (position model); use set for the price-level model",
+            )
+        )
+    if op == "set" and position is not None:
+        errors.append(
+            violation("depth_consistent", "$.position", position, "set addresses a level by price and takes no position")
+        )
+    needs_price = op != "delete" or position is None
+    if price is None:
+        if needs_price:
+            errors.append(violation("depth_consistent", "$.price", None, f"{op} needs a price"))
+    else:
+        _positive(price, "$.price", "price_positive", errors)
+    if size is None:
+        if op in ("insert", "update", "set"):
+            errors.append(violation("depth_consistent", "$.size", None, f"{op} needs a size"))
+    elif op == "insert":
+        _positive(size, "$.size", "size_positive", errors)
+    else:
+        _non_negative(size, "$.size", "size_nonnegative", errors)
+        if op == "delete" and position is None and size.is_finite() and size != _ZERO:
+            errors.append(violation("depth_consistent", "$.size", size, "a price-level delete has size 0 or none"))
+
+
+def _check_snapshot(snapshot: Snapshot, errors: list[Violation]) -> None:
+    for name, levels, better in (("bids", snapshot.bids, _higher), ("asks", snapshot.asks, _lower)):
+        previous: Decimal | None = None
+        for index, (price, size) in enumerate(levels):
+            _positive(price, f"$.{name}[{index}][0]", "price_positive", errors)
+            _positive(size, f"$.{name}[{index}][1]", "size_positive", errors)
+            if previous is not None and price.is_finite() and previous.is_finite() and not better(previous, price):
+                errors.append(
+                    violation(
+                        "book_order",
+                        f"$.{name}[{index}][0]",
+                        price,
+                        f"{name} must be best first without repeats ({price} after {previous})",
+                    )
+                )
+            previous = price
+
+
+def _higher(first: Decimal, second: Decimal) -> bool:
+    return first > second
+
+
+def _lower(first: Decimal, second: Decimal) -> bool:
+    return first < second
+
+
+def _check_bar(bar: Bar, errors: list[Violation]) -> None:
+    if _INTERVAL.fullmatch(bar.interval) is None:
+        errors.append(
+            violation(
+                "bar_interval", "$.interval", bar.interval, f"interval must look like 1s, 5m, 1h, 1d (got {bar.interval!r})"
+            )
+        )
+    prices = (("open", bar.open), ("high", bar.high), ("low", bar.low), ("close", bar.close))
+    for name, price in prices:
+        _positive(price, f"$.{name}", "price_positive", errors)
+    if all(price.is_finite() for _, price in prices):
+        for name, price in (("open", bar.open), ("close", bar.close)):
+            if not bar.low <= price <= bar.high:
+                errors.append(
+                    violation(
+                        "bar_ohlc",
+                        f"$.{name}",
+                        price,
+                        f"{name} {price} must lie between low {bar.low} and high {bar.high}",
+                    )
+                )
+        if bar.low > bar.high:
+            errors.append(violation("bar_ohlc", "$.low", bar.low, f"low {bar.low} is above high {bar.high}"))
+    _non_negative(bar.volume, "$.volume", "volume_nonnegative", errors)
+    if bar.vwap is not None:
+        _positive(bar.vwap, "$.vwap", "price_positive", errors)
+    if bar.trade_count is not None and bar.trade_count < 0:
+        errors.append(
+            violation(
+                "volume_nonnegative", "$.trade_count", bar.trade_count, f"trade_count must be >= 0 (got {bar.trade_count})"
+            )
+        )
+
+
+def _check_integrity(integrity: Integrity, errors: list[Violation]) -> None:
+    if _KIND.fullmatch(integrity.kind) is None:
+        errors.append(
+            violation("integrity_kind", "$.kind", integrity.kind, f"kind must be a snake_case word (got {integrity.kind!r})")
+        )
