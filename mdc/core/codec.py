@@ -1,4 +1,4 @@
-"""The wire codec: one compact JSON object per line, ``type`` first.
+r"""The wire codec: one compact JSON object per line, ``type`` first.
 
 Decoding is one :class:`~returns.result.Result` per line and never raises:
 ``Success(event)`` or ``Failure(violations)``. The hot path is msgspec decoding
@@ -15,8 +15,8 @@ with. Decoding then encoding a line written that way gives the same bytes.
 Decoding checks structure only; the domain rules (prices > 0, canonical
 timestamps, symbol grammar ...) live in :mod:`mdc.core.validate`.
 
->>> line = b'{"type":"trade","v":1,"symbol":"SPY","ts":"2026-11-24T14:30:00.000000001Z",' \\
-...        b'"ts_recv":"2026-11-24T14:30:00.000000002Z","provider":"sim","stream":"t",' \\
+>>> line = b'{"type":"trade","v":1,"symbol":"SPY","ts":"2026-11-24T14:30:00.000000001Z",' \
+...        b'"ts_recv":"2026-11-24T14:30:00.000000002Z","provider":"sim","stream":"t",' \
 ...        b'"price":451.10,"size":100,"side":"buy"}'
 >>> encode_event(decode_line(line).unwrap()) == line
 True
@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal, InvalidOperation
-from typing import Any, Final
+from typing import Final
 
 import attrs
 import cattrs
@@ -38,7 +38,7 @@ from returns.result import Failure, Result, Success
 from .errors import Violation, Violations, violation
 from .events import EVENT_TYPES, SCHEMA_VERSION, MarketEvent
 
-Migration = Callable[[dict[str, Any]], dict[str, Any]]  # noqa: ANN401 - JSON values
+Migration = Callable[[dict[str, object]], dict[str, object]]
 """Turns an event object of schema version N into version N+1."""
 
 MIGRATIONS: Final[Mapping[int, Migration]] = {}
@@ -47,8 +47,9 @@ MIGRATIONS: Final[Mapping[int, Migration]] = {}
 _TAG_PREFIX: Final = b'{"type":"'
 _TAG_START: Final = len(_TAG_PREFIX)
 
-_DECODERS: Final[dict[bytes, msgspec.json.Decoder[Any]]] = {
-    tag.encode(): msgspec.json.Decoder(cls) for tag, cls in EVENT_TYPES.items()
+_DECODERS: Final[dict[bytes, msgspec.json.Decoder[MarketEvent]]] = {
+    tag.encode(): msgspec.json.Decoder(cls)
+    for tag, cls in EVENT_TYPES.items()
 }
 _ANY: Final = msgspec.json.Decoder(float_hook=Decimal)
 _ENCODER: Final = msgspec.json.Encoder(decimal_format="number")
@@ -61,7 +62,7 @@ def decode_line(line: bytes) -> Result[MarketEvent, Violations]:
     """Decode one line (without its newline) into an event.
 
     Args:
-        line: the bytes of one line; a trailing ``\\r`` is tolerated.
+        line: the bytes of one line; a trailing carriage return is tolerated.
 
     Returns:
         ``Success(event)`` when the line is a structurally sound event of a known
@@ -141,7 +142,7 @@ def decode_object(obj: object) -> Result[MarketEvent, Violations]:
     return Success(event)
 
 
-def migrate(obj: dict[str, Any], migrations: Mapping[int, Migration]) -> Result[dict[str, Any], Violations]:
+def migrate(obj: dict[str, object], migrations: Mapping[int, Migration]) -> Result[dict[str, object], Violations]:
     """Bring an event object up to :data:`SCHEMA_VERSION`, one version at a time.
 
     Args:
@@ -155,10 +156,12 @@ def migrate(obj: dict[str, Any], migrations: Mapping[int, Migration]) -> Result[
     {'v': 1, 'px': 1, 'price': 1}
     """
     current = obj
-    while (version := current.get("v", SCHEMA_VERSION)) < SCHEMA_VERSION:
+    while isinstance(version := current.get("v", SCHEMA_VERSION), int) and version < SCHEMA_VERSION:
         step = migrations.get(version)
         if step is None:
-            return Failure((violation("unsupported_version", "$.v", version, f"schema version {version} is not known"),))
+            return Failure(
+                (violation("unsupported_version", "$.v", version, f"schema version {version} is not known"),)
+            )
         current = step(current)
     return Success(current)
 
@@ -276,6 +279,17 @@ _CONVERTERS: Final[dict[object, str]] = {
 }
 
 
+def _argument(name: str, hint: object) -> str:
+    """The generated expression for one field (decimals inline the common case: no exponent)."""
+    if hint is Decimal:
+        return f"{name}=(_v if 'E' not in str(_v := e.{name}) else _number(_v))"
+    if hint == Decimal | None:
+        return f"{name}=(_v if (_v := e.{name}) is None or 'E' not in str(_v) else _number(_v))"
+    if hint in _CONVERTERS:
+        return f"{name}={_CONVERTERS[hint]}(e.{name})"
+    return f"{name}=e.{name}"
+
+
 def _make_encoder(cls: type[MarketEvent]) -> Callable[[MarketEvent], bytes]:
     """Generate ``encode(event) -> bytes`` for one event class (like attrs generates __init__)."""
     hints = attrs.resolve_types(cls)
@@ -293,11 +307,8 @@ def _make_encoder(cls: type[MarketEvent]) -> Callable[[MarketEvent], bytes]:
         kw_only=True,
         omit_defaults=True,
     )
-    arguments = ", ".join(
-        f"{f.name}={_CONVERTERS[f.type]}(e.{f.name})" if f.type in _CONVERTERS else f"{f.name}=e.{f.name}"
-        for f in fields
-    )
-    namespace: dict[str, Any] = {
+    arguments = ", ".join(_argument(f.name, f.type) for f in fields)
+    namespace: dict[str, object] = {
         "_wire": wire,
         "_encode": _ENCODER.encode,
         "_number": _number,
@@ -305,14 +316,12 @@ def _make_encoder(cls: type[MarketEvent]) -> Callable[[MarketEvent], bytes]:
         "_levels": _levels,
     }
     exec(f"def encode(e):\n    return _encode(_wire({arguments}))\n", namespace)  # noqa: S102 - generated from the attrs fields
-    encode: Callable[[MarketEvent], bytes] = namespace["encode"]
+    encode: Callable[[MarketEvent], bytes] = namespace["encode"]  # type: ignore[assignment] # made by exec above
     encode.__name__ = f"encode_{cls.TYPE}"
     return encode
 
 
-_ENCODERS: Final[dict[type, Callable[[MarketEvent], bytes]]] = {
-    cls: _make_encoder(cls) for cls in EVENT_TYPES.values()
-}
+_ENCODERS: Final[dict[type, Callable[[MarketEvent], bytes]]] = {cls: _make_encoder(cls) for cls in EVENT_TYPES.values()}
 
 
 def encode_event(event: MarketEvent) -> bytes:

@@ -109,23 +109,26 @@ def observe(state: Collectors, event: MarketEvent) -> tuple[Collectors, Outcome]
     """
     transient = thaw(state)
     outcome = observe_in(transient, event)
-    return freeze(transient), outcome
+    return freeze(transient), outcome if type(outcome) is Outcome else Outcome(outcome)  # type: ignore[arg-type]
 
 
-def observe_in(transient: Transient, event: MarketEvent) -> Outcome:
-    """:func:`observe` on a batch's transient state (updated in place)."""
+def observe_in(transient: Transient, event: MarketEvent) -> MarketEvent | Outcome:
+    """:func:`observe` on a batch's transient state (updated in place).
+
+    Returns:
+        The event itself (side possibly inferred) in the common case of nothing
+        to report, else an :class:`Outcome`.
+    """
     gap, rejection = sequence_in(transient.sequences, event)
     if rejection is not None:
         return Outcome(None, (gap,) if gap is not None else (), rejection)
     passed, flag = market_in(transient.quotes, transient.trades, event)
     if gap is None and flag is None:
-        return Outcome(passed)
+        return passed
     return Outcome(passed, tuple(found for found in (gap, flag) if found is not None))
 
 
-def sequence_in(
-    last: dict[StreamKey, int], event: MarketEvent
-) -> tuple[Integrity | None, Violation | None]:
+def sequence_in(last: dict[StreamKey, int], event: MarketEvent) -> tuple[Integrity | None, Violation | None]:
     """Track the event's sequence number; returns (integrity event, rejection)."""
     seq = event.seq
     if seq is None or type(event) is Integrity:
@@ -144,8 +147,9 @@ def sequence_in(
                 "sequence_gap",
                 previous + 1,
                 seq,
-                f"{missed} message{'s' if missed > 1 else ''} missing on {event.stream} "
-                f"({previous + 1}..{seq - 1})" if missed > 1 else f"1 message missing on {event.stream} ({previous + 1})",
+                f"{missed} message{'s' if missed > 1 else ''} missing on {event.stream} ({previous + 1}..{seq - 1})"
+                if missed > 1
+                else f"1 message missing on {event.stream} ({previous + 1})",
             ),
             None,
         )
@@ -158,7 +162,11 @@ def sequence_in(
         )
     return (
         _integrity(
-            event, "out_of_order", previous + 1, seq, f"sequence number went back from {previous} to {seq} on {event.stream}"
+            event,
+            "out_of_order",
+            previous + 1,
+            seq,
+            f"sequence number went back from {previous} to {seq} on {event.stream}",
         ),
         violation("out_of_order", "$.seq", seq, f"seq {seq} is behind {previous} already seen on {event.stream}"),
     )
@@ -189,7 +197,9 @@ def _quote_in(quotes: dict[MarketKey, QuoteState], quote: Quote) -> Integrity | 
     if state == NORMAL or (previous is not None and previous[2] == state):
         return None
     if state == CROSSED:
-        return _integrity(quote, "crossed_market", "bid < ask", f"bid {bid} > ask {ask}", f"market crossed: bid {bid} above ask {ask}")
+        return _integrity(
+            quote, "crossed_market", "bid < ask", f"bid {bid} > ask {ask}", f"market crossed: bid {bid} above ask {ask}"
+        )
     return _integrity(quote, "locked_market", "bid < ask", f"bid {bid} = ask {ask}", f"market locked at {bid}")
 
 

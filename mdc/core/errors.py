@@ -42,7 +42,7 @@ class Violation:
         >>> Violation("price_positive", "$.price", Decimal("-1"), "price must be > 0 (got -1)").describe()
         'price must be > 0 (got -1) at $.price'
         """
-        return f"{self.message} at {self.field}"
+        return self.message if self.field == "$" else f"{self.message} at {self.field}"
 
 
 Violations = tuple[Violation, ...]
@@ -105,8 +105,9 @@ RULES: Final[dict[str, str]] = {
     "bar_interval": "intervals are a positive count and a unit s, m, h, d, w or mo",
     # integrity
     "integrity_kind": "integrity kinds are snake_case words",
-    # collectors
+    # collectors and aggregations
     "out_of_order": "the sequence number went backwards",
+    "late_trade": "a trade arrived after the bar it belongs to was written (mdc-bars)",
     "duplicate": "the sequence number repeats the previous one",
 }
 """Every rule code with a one-line description (documented in mdc-format(5))."""

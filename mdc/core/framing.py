@@ -1,4 +1,4 @@
-"""NDJSON framing: bytes in, complete lines out, with bounded memory.
+r"""NDJSON framing: bytes in, complete lines out, with bounded memory.
 
 A pure state machine in the manner of h11's receive buffer: feed it chunks as
 they arrive and it returns the complete lines; :func:`finish` at end of input
@@ -7,7 +7,7 @@ first bytes are kept for the reject record and the rest is skipped up to the
 next newline, so a 10 GB file without newlines costs no more memory than a
 normal one.
 
->>> state, lines = feed(Framer(), b'{"a":1}\\n{"b"')
+>>> state, lines = feed(Framer(), b'{"a":1}\n{"b"')
 >>> lines
 [b'{"a":1}']
 >>> finish(feed(state, b':2}')[0])
@@ -90,6 +90,9 @@ def feed(state: Framer, data: bytes) -> tuple[Framer, list[Frame]]:
         state = Framer(b"", limit)
     lines = (state.pending + data).split(b"\n") if state.pending else data.split(b"\n")
     rest = lines.pop()
+    if b"\r" not in data and b"\r" not in state.pending and (not lines or max(map(len, lines)) <= limit):
+        frames.extend(lines)  # the common case, without a Python-level loop
+        lines = []
     for line in lines:
         if len(line) > limit:
             frames.append(Oversize(line[:KEPT_PREFIX_BYTES], len(line)))

@@ -12,16 +12,18 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Mapping, Sequence
+from typing import Final
 
 from attrs import field, frozen
 from returns.result import Result, Success
 
-from .codec import decode_fast, decode_line, encode_json
-from .collectors import Collectors, freeze, observe_in, thaw
+from .codec import decode_fast, decode_line, encode_event, encode_json
+from .collectors import Collectors, Outcome, freeze, observe_in, sequence_in, thaw
 from .errors import Violation, Violations, violation
-from .events import MarketEvent
+from .events import Depth, MarketEvent, Quote, Trade
 from .framing import KEPT_PREFIX_BYTES, Frame, Oversize, Unterminated
 from .validate import Policy, check, validate_event
+
 
 @frozen
 class Counts:
@@ -58,13 +60,14 @@ class Reject:
     """A line that did not pass.
 
     Attributes:
-        line_no: its 1-based line number in the input.
+        line_no: its 1-based line number in the input, or None for an event judged
+            after decoding (such as a late trade in ``mdc-bars``).
         raw: its bytes (for an over-long line, the first part).
         reasons: every violation found.
         length: its full length when only a prefix is kept, else None.
     """
 
-    line_no: int
+    line_no: int | None
     raw: bytes
     reasons: Violations
     length: int | None = None
@@ -75,12 +78,17 @@ class Batch:
     """The outcome of one batch.
 
     Attributes:
-        events: what to write out, in order: passed events and integrity events.
+        lines: what to write out, in order, each without its newline: passed
+            events and integrity events, as encoded lines.
         rejects: the lines that did not pass, in order.
     """
 
-    events: list[MarketEvent]
+    lines: list[bytes]
     rejects: list[Reject]
+
+    def output(self) -> bytes:
+        """The lines as NDJSON (each followed by a newline)."""
+        return b"".join(line + b"\n" for line in self.lines)
 
 
 def validate_line(line: bytes, policy: Policy) -> Result[MarketEvent, Violations]:
@@ -112,43 +120,134 @@ def validate_frames(state: ValidatorState, frames: Sequence[Frame], policy: Poli
     line_no = counts.read
     passed = 0
     integrity_counts = dict(counts.integrity)
-    events: list[MarketEvent] = []
+    lines: list[bytes] = []
     rejects: list[Reject] = []
     for frame in frames:
         line_no += 1
-        if type(frame) is bytes:
+        event: MarketEvent | None = None
+        checked: MarketEvent | list[Violation] | None
+        if isinstance(frame, bytes):
             event = decode_fast(frame)
             checked = _slow(frame, policy) if event is None else check(event, policy)
         else:
             checked = _special(frame, policy, line_no, rejects)
             if checked is None:
                 continue
-        raw = frame if type(frame) is bytes else frame.line  # type: ignore[union-attr]
-        if type(checked) is list:
-            rejects.append(Reject(line_no, raw, tuple(checked)))
+        if isinstance(checked, list):
+            if event is not None and event.seq is not None:
+                # The message arrived, bad as it was: its number must not later read as a gap.
+                found, rejection = sequence_in(transient.sequences, event)
+                if found is not None:
+                    lines.append(encode_event(found))
+                    integrity_counts[found.kind] = integrity_counts.get(found.kind, 0) + 1
+                if rejection is not None:
+                    checked.append(rejection)
+            rejects.append(Reject(line_no, _raw(frame), tuple(checked)))
             continue
-        outcome = observe_in(transient, checked)  # type: ignore[arg-type]
+        outcome = observe_in(transient, checked)
+        if not isinstance(outcome, Outcome):
+            passed += 1
+            if outcome is event and isinstance(frame, bytes) and passes_as_is(frame, outcome):
+                lines.append(frame)
+            else:
+                lines.append(encode_event(outcome))
+            continue
         for found in outcome.integrity:
-            events.append(found)
+            lines.append(encode_event(found))
             integrity_counts[found.kind] = integrity_counts.get(found.kind, 0) + 1
         if outcome.event is None:
-            assert outcome.rejection is not None  # noqa: S101 - observe_in's contract
-            rejects.append(Reject(line_no, raw, (outcome.rejection,)))
+            if outcome.rejection is not None:
+                rejects.append(Reject(line_no, _raw(frame), (outcome.rejection,)))
             continue
-        events.append(outcome.event)
+        lines.append(encode_event(outcome.event))
         passed += 1
     new_counts = Counts(line_no, counts.passed + passed, counts.rejected + len(rejects), integrity_counts)
-    return ValidatorState(freeze(transient), new_counts), Batch(events, rejects)
+    return ValidatorState(freeze(transient), new_counts), Batch(lines, rejects)
+
+
+# Keys whose values must be JSON numbers; a quoted value there (accepted on input) must be rewritten.
+_NUMBER_KEYS: Final[dict[type, tuple[bytes, ...]]] = {
+    Trade: (b'"price":"', b'"size":"'),
+    Quote: (b'"bid_price":"', b'"bid_size":"', b'"ask_price":"', b'"ask_size":"'),
+    Depth: (b'"price":"', b'"size":"'),
+}
+
+
+def passes_as_is(line: bytes, event: MarketEvent) -> bool:
+    """Whether an accepted line may be written out byte for byte instead of re-encoded.
+
+    True for a trade, quote or depth line that the fast path decoded (so it
+    starts with its ``type``), that validation left unchanged (so its
+    timestamps are canonical), that holds no JSON whitespace, writes ``v``, and
+    gives its prices and sizes as numbers. Such a line differs from mdc's own
+    encoding at most in key order after ``type``, number notation and fields
+    this version does not know, which it keeps. Re-encoding costs as much as
+    all the rules together, and most input was written by mdc in the first place.
+
+    Args:
+        line: the input line.
+        event: the event decoded from it, after validation.
+
+    Returns:
+        Whether to write ``line`` itself.
+    """
+    keys = _NUMBER_KEYS.get(type(event))
+    if keys is None or b" " in line or b"\t" in line or b"\r" in line or b'"v":' not in line:
+        return False
+    return not any(key in line for key in keys)
+
+
+def check_frames(line_no: int, frames: Sequence[Frame], policy: Policy) -> tuple[list[MarketEvent], list[Reject]]:
+    """Decode and check a batch without the collectors (for sinks such as ``mdc-store``).
+
+    Args:
+        line_no: how many lines came before this batch.
+        frames: the batch, in input order.
+        policy: the tunable limits.
+
+    Returns:
+        The valid events (timestamps canonical) and the rejects, each in input order.
+    """
+    events: list[MarketEvent] = []
+    rejects: list[Reject] = []
+    for frame in frames:
+        line_no += 1
+        checked: MarketEvent | list[Violation] | None
+        if isinstance(frame, bytes):
+            event = decode_fast(frame)
+            checked = _slow(frame, policy) if event is None else check(event, policy)
+        else:
+            checked = _special(frame, policy, line_no, rejects)
+            if checked is None:
+                continue
+        if isinstance(checked, list):
+            rejects.append(Reject(line_no, _raw(frame), tuple(checked)))
+        else:
+            events.append(checked)
+    return events, rejects
+
+
+def _raw(frame: Frame) -> bytes:
+    match frame:
+        case bytes():
+            return frame
+        case Unterminated():
+            return frame.line
+        case Oversize():
+            return frame.prefix
 
 
 def _slow(line: bytes, policy: Policy) -> MarketEvent | list[Violation]:
     result = validate_line(line, policy)
     if isinstance(result, Success):
-        return result.unwrap()
+        event: MarketEvent = result.unwrap()
+        return event
     return list(result.failure())
 
 
-def _special(frame: Oversize | Unterminated, policy: Policy, line_no: int, rejects: list[Reject]) -> MarketEvent | list[Violation] | None:
+def _special(
+    frame: Oversize | Unterminated, policy: Policy, line_no: int, rejects: list[Reject]
+) -> MarketEvent | list[Violation] | None:
     if isinstance(frame, Oversize):
         rejects.append(
             Reject(
@@ -205,7 +304,8 @@ def encode_reject(reject: Reject) -> bytes:
 
 def describe_reject(reject: Reject) -> str:
     """One line for stderr: ``line 42: price must be > 0 (got -1.5) at $.price; ...``."""
-    return f"line {reject.line_no}: " + "; ".join(reason.describe() for reason in reject.reasons)
+    where = "" if reject.line_no is None else f"line {reject.line_no}: "
+    return where + "; ".join(reason.describe() for reason in reject.reasons)
 
 
 __all__ = [
@@ -213,6 +313,7 @@ __all__ = [
     "Counts",
     "Reject",
     "ValidatorState",
+    "check_frames",
     "describe_reject",
     "encode_reject",
     "validate_frames",

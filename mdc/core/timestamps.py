@@ -53,10 +53,10 @@ def _minute_seconds(prefix: str) -> int | None:
         and prefix[7] == "-"
         and prefix[10] == "T"
         and prefix[13] == ":"
-        and 1 <= month <= 12  # noqa: PLR2004 - calendar bounds
+        and 1 <= month <= 12
         and 1 <= day <= calendar.monthrange(year, month)[1]
-        and hour < 24  # noqa: PLR2004
-        and minute < 60  # noqa: PLR2004
+        and hour < 24
+        and minute < 60
         and year >= 1
     ):
         return None
@@ -120,15 +120,15 @@ def canonical(text: str) -> Result[Timestamp, str]:
     year, month, day, hour, minute, second, fraction, zulu, sign, off_h, off_m = match.groups()
     if zulu is None and sign is None:
         return Failure("has no time zone (add Z or an offset such as +00:00)")
-    if fraction is not None and len(fraction) > 9:  # noqa: PLR2004 - nanoseconds
+    if fraction is not None and len(fraction) > 9:
         return Failure("has more than nanosecond precision")
     base = _minute_seconds(f"{year}-{month}-{day}T{hour}:{minute}")
     seconds = int(second or 0)
-    if base is None or seconds > 59:  # noqa: PLR2004
+    if base is None or seconds > 59:
         return Failure("names no real date and time")
     offset = 0
     if sign is not None:
-        if int(off_h) > 23 or int(off_m) > 59:  # noqa: PLR2004
+        if int(off_h) > 23 or int(off_m) > 59:
             return Failure("has an invalid UTC offset")
         offset = (int(off_h) * 60 + int(off_m)) * 60 * (1 if sign == "+" else -1)
     nanos = int((fraction or "").ljust(9, "0"))

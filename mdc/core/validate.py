@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import enum
 import re
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Final, assert_never
+from typing import Final, assert_never, cast
 
 import attrs
 from attrs import frozen
@@ -94,6 +95,38 @@ def validate_event(event: MarketEvent, policy: Policy) -> Result[MarketEvent, Vi
 def check(event: MarketEvent, policy: Policy) -> MarketEvent | list[Violation]:
     """The allocation-light core of :func:`validate_event`, for batch loops.
 
+    A quick conservative test passes the common, clearly valid event without
+    building anything; everything else goes through :func:`check_in_detail`,
+    which is the authority on every rule.
+
+    Args:
+        event: a decoded event.
+        policy: the tunable limits.
+
+    Returns:
+        The (possibly timestamp-normalised) event, or a non-empty list of violations.
+    """
+    ts, ts_recv = event.ts, event.ts_recv
+    try:
+        if (
+            is_canonical(ts)
+            and is_canonical(ts_recv)
+            and (ts <= ts_recv or to_ns(ts) - to_ns(ts_recv) <= policy.max_skew_ns)
+            and event.provider
+            and event.stream
+            and (event.seq is None or event.seq >= 0)
+            and symbol_problem(event.symbol) is None
+            and _QUICK[type(event)](event, policy)
+        ):
+            return event
+    except ArithmeticError:  # a NaN compared; the detailed check names it
+        pass
+    return check_in_detail(event, policy)
+
+
+def check_in_detail(event: MarketEvent, policy: Policy) -> MarketEvent | list[Violation]:
+    """Every rule, accumulating every violation (see :func:`check`).
+
     Args:
         event: a decoded event.
         policy: the tunable limits.
@@ -112,7 +145,8 @@ def check(event: MarketEvent, policy: Policy) -> MarketEvent | list[Violation]:
                     "ts_skew",
                     "$.ts",
                     event.ts,
-                    f"ts is {skew / NS_PER_SECOND:g} s after ts_recv (allowed {policy.max_skew_ns / NS_PER_SECOND:g} s)",
+                    f"ts is {skew / NS_PER_SECOND:g} s after ts_recv "
+                    f"(allowed {policy.max_skew_ns / NS_PER_SECOND:g} s)",
                 )
             )
     problem = symbol_problem(event.symbol)
@@ -139,7 +173,7 @@ def check(event: MarketEvent, policy: Policy) -> MarketEvent | list[Violation]:
             _check_integrity(event, errors)
         case _:
             assert_never(event)
-    if errors:
+    if errors or ts is None or ts_recv is None:
         return errors
     if ts is not event.ts or ts_recv is not event.ts_recv:
         return attrs.evolve(event, ts=ts, ts_recv=ts_recv)
@@ -154,7 +188,8 @@ def _timestamp(text: str, path: str, errors: list[Violation]) -> Timestamp | Non
         return Timestamp(text)
     result = canonical(text)
     if isinstance(result, Success):
-        return result.unwrap()
+        normalised: Timestamp = result.unwrap()
+        return normalised
     errors.append(violation("ts_format", path, text, f"{path[2:]} {result.failure()}"))
     return None
 
@@ -163,7 +198,7 @@ def _timestamp(text: str, path: str, errors: list[Violation]) -> Timestamp | Non
 
 
 def _positive(value: Decimal, path: str, rule: str, errors: list[Violation]) -> None:
-    """value must be finite and > 0."""
+    """Value must be finite and > 0."""
     if not value.is_finite():
         errors.append(violation("finite_number", path, str(value), f"{path[2:]} must be a finite number (got {value})"))
     elif value <= _ZERO:
@@ -171,7 +206,7 @@ def _positive(value: Decimal, path: str, rule: str, errors: list[Violation]) -> 
 
 
 def _non_negative(value: Decimal, path: str, rule: str, errors: list[Violation]) -> None:
-    """value must be finite and >= 0."""
+    """Value must be finite and >= 0."""
     if not value.is_finite():
         errors.append(violation("finite_number", path, str(value), f"{path[2:]} must be a finite number (got {value})"))
     elif value < _ZERO:
@@ -209,9 +244,7 @@ def _check_quote(quote: Quote, policy: Policy, errors: list[Violation]) -> None:
         and ask.is_finite()
         and bid > ask
     ):
-        errors.append(
-            violation("crossed_market", "$.bid_price", bid, f"bid {bid} is above ask {ask} (crossed market)")
-        )
+        errors.append(violation("crossed_market", "$.bid_price", bid, f"bid {bid} is above ask {ask} (crossed market)"))
 
 
 def _check_depth(depth: Depth, errors: list[Violation]) -> None:
@@ -236,7 +269,9 @@ def _check_depth(depth: Depth, errors: list[Violation]) -> None:
         )
     if op == "set" and position is not None:
         errors.append(
-            violation("depth_consistent", "$.position", position, "set addresses a level by price and takes no position")
+            violation(
+                "depth_consistent", "$.position", position, "set addresses a level by price and takes no position"
+            )
         )
     needs_price = op != "delete" or position is None
     if price is None:
@@ -285,7 +320,10 @@ def _check_bar(bar: Bar, errors: list[Violation]) -> None:
     if _INTERVAL.fullmatch(bar.interval) is None:
         errors.append(
             violation(
-                "bar_interval", "$.interval", bar.interval, f"interval must look like 1s, 5m, 1h, 1d (got {bar.interval!r})"
+                "bar_interval",
+                "$.interval",
+                bar.interval,
+                f"interval must look like 1s, 5m, 1h, 1d (got {bar.interval!r})",
             )
         )
     prices = (("open", bar.open), ("high", bar.high), ("low", bar.low), ("close", bar.close))
@@ -310,7 +348,10 @@ def _check_bar(bar: Bar, errors: list[Violation]) -> None:
     if bar.trade_count is not None and bar.trade_count < 0:
         errors.append(
             violation(
-                "volume_nonnegative", "$.trade_count", bar.trade_count, f"trade_count must be >= 0 (got {bar.trade_count})"
+                "volume_nonnegative",
+                "$.trade_count",
+                bar.trade_count,
+                f"trade_count must be >= 0 (got {bar.trade_count})",
             )
         )
 
@@ -318,5 +359,61 @@ def _check_bar(bar: Bar, errors: list[Violation]) -> None:
 def _check_integrity(integrity: Integrity, errors: list[Violation]) -> None:
     if _KIND.fullmatch(integrity.kind) is None:
         errors.append(
-            violation("integrity_kind", "$.kind", integrity.kind, f"kind must be a snake_case word (got {integrity.kind!r})")
+            violation(
+                "integrity_kind", "$.kind", integrity.kind, f"kind must be a snake_case word (got {integrity.kind!r})"
+            )
         )
+
+
+# --------------------------------------------------------------------------- quick checks
+# Conservative: True only when the event certainly passes its type's rules. A NaN
+# raises InvalidOperation in an ordered comparison, which check() catches.
+
+_HUGE: Final = Decimal("1e30")
+_SIDE_SET: Final = frozenset(SIDES)
+_BOOK_SIDE_SET: Final = frozenset(BOOK_SIDES)
+
+
+def _quick_trade(trade: Trade, _: Policy) -> bool:
+    return _ZERO < trade.price < _HUGE and _ZERO < trade.size < _HUGE and trade.side in _SIDE_SET
+
+
+def _quick_quote(quote: Quote, policy: Policy) -> bool:
+    bid, ask = quote.bid_price, quote.ask_price
+    return (
+        bid is not None
+        and ask is not None
+        and _ZERO < bid < _HUGE
+        and _ZERO < ask < _HUGE
+        and _ZERO <= quote.bid_size < _HUGE
+        and _ZERO <= quote.ask_size < _HUGE
+        and (policy.crossed is CrossedQuotes.FLAG or bid <= ask)
+    )
+
+
+def _quick_depth(depth: Depth, _: Policy) -> bool:
+    price, size, op = depth.price, depth.size, depth.op
+    if depth.side not in _BOOK_SIDE_SET or price is None or not _ZERO < price < _HUGE:
+        return False
+    if depth.position is None:
+        return op == "set" and size is not None and _ZERO <= size < _HUGE
+    return (
+        depth.position >= 0
+        and size is not None
+        and ((op == "insert" and _ZERO < size < _HUGE) or (op == "update" and _ZERO <= size < _HUGE))
+    )
+
+
+def _quick_other(_: MarketEvent, __: Policy) -> bool:
+    return False
+
+
+_Quick = Callable[[MarketEvent, Policy], bool]
+_QUICK: Final[dict[type, _Quick]] = {
+    Trade: cast("_Quick", _quick_trade),
+    Quote: cast("_Quick", _quick_quote),
+    Depth: cast("_Quick", _quick_depth),
+    Snapshot: _quick_other,
+    Bar: _quick_other,
+    Integrity: _quick_other,
+}

@@ -136,7 +136,7 @@ def depths(draw: st.DrawFn) -> Depth:
     return Depth(**envelope, side=side, **fields)  # type: ignore[arg-type]
 
 
-def _levels(descending: bool) -> st.SearchStrategy[tuple[tuple[Decimal, Decimal], ...]]:  # noqa: FBT001
+def _levels(*, descending: bool) -> st.SearchStrategy[tuple[tuple[Decimal, Decimal], ...]]:
     return st.lists(
         st.tuples(positive_decimals(), positive_decimals()), max_size=10, unique_by=lambda level: level[0]
     ).map(lambda levels: tuple(sorted(levels, key=lambda level: level[0], reverse=descending)))
@@ -145,7 +145,7 @@ def _levels(descending: bool) -> st.SearchStrategy[tuple[tuple[Decimal, Decimal]
 @st.composite
 def snapshots(draw: st.DrawFn) -> Snapshot:
     """Valid book snapshots (sides ordered best first)."""
-    return Snapshot(**draw(_envelope()), bids=draw(_levels(True)), asks=draw(_levels(False)))  # type: ignore[arg-type]
+    return Snapshot(**draw(_envelope()), bids=draw(_levels(descending=True)), asks=draw(_levels(descending=False)))  # type: ignore[arg-type]
 
 
 @st.composite

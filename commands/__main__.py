@@ -1,0 +1,5 @@
+"""``python -m mdc_commands`` is ``mdc``."""
+
+from .main import main
+
+main()
