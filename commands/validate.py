@@ -14,7 +14,7 @@ import click
 from attrs import evolve, frozen
 
 from mdc.core.framing import DEFAULT_MAX_LINE_BYTES
-from mdc.core.pipeline import Counts, ValidatorState, describe_reject, validate_frames
+from mdc.core.pipeline import Counts, ValidatorState, validate_frames
 from mdc.core.timestamps import NS_PER_SECOND
 from mdc.core.validate import CrossedQuotes, Policy
 from mdc.io.rejects import RejectSink

@@ -22,24 +22,29 @@ from typing import TYPE_CHECKING, Final
 
 from attrs import frozen
 
-from .events import Depth, MarketEvent, Quote, Snapshot, Trade
+from ._sim_feed import (
+    ASK,
+    BID,
+    SHARES_PER_LOT,
+    write_delete,
+    write_insert,
+    write_quote,
+    write_snapshot,
+    write_trade,
+    write_update,
+)
+from .events import MarketEvent, Trade
 from .timestamps import Timestamp
 
 if TYPE_CHECKING:
     from .simulator import RandomSource
 
-BID: Final = 0
-ASK: Final = 1
-SIDE_NAMES: Final = ("bid", "ask")
 AWAY: Final = (-1, 1)
 """Tick direction from the top of a side towards its back (bids fall, asks rise)."""
 MAX_SPREAD: Final = 3
 """Widest spread in ticks the book may show in a quote."""
-ROUND_LOT: Final = 100
-LAST_TRADES_KEPT: Final = 2
-"""Trades a book remembers for the duplicate and out-of-order faults."""
 
-# Burst mix, tuned so that the output is about 60% depth, 26% quotes, 13% trades.
+# Burst mix, tuned so that the output is about 59% depth, 28% quotes, 13% trades, 75% of quotes one tick wide.
 _IMPROVE: Final = 0.9  # when the spread is wider than a tick: chance that someone improves it
 _DEEP: Final = 0.38  # size change below the top (depth only)
 _TOP: Final = _DEEP + 0.15  # size change at the top (depth + quote)
@@ -50,13 +55,9 @@ _CONSUME: Final = 0.15  # share of trades that take the whole top level
 _ODD_LOT_LEVEL: Final = 0.03
 _ODD_LOT_TRADE: Final = 0.12
 _WIDE_GAP: Final = 0.1  # chance that a new back level leaves a one-tick hole
-_SHARES_PER_LOT: Final = 100
 _EXCHANGES: Final = ("XNAS", "XNAS", "XNAS", "XNYS", "XNYS", "ARCX", "BATS", "EDGX", "IEXG", "MEMX", "FINN", "FINN")
 """Trade venues (ISO 10383 MICs), repeated by rough share of volume."""
-_NO_SHARES: Final = Decimal(0)
 _NEVER: Final = 1 << 62
-_ODD_LOT_CONDITIONS: Final = ("I",)
-"""The CTA/UTP sale condition of an odd-lot trade."""
 
 
 def starting_ticks(symbol: str) -> tuple[int, int]:
@@ -95,7 +96,7 @@ class BookState:
         depth_changes: depth events since the last snapshot.
         trade_count: trades so far (the trade id).
         quoted: the top last sent as a quote: bid, bid size, ask, ask size.
-        last_trades: the latest trades, oldest first (at most :data:`LAST_TRADES_KEPT`).
+        last_trades: the last two trades, oldest first (for the duplicate and out-of-order faults).
     """
 
     symbol: str
@@ -209,10 +210,6 @@ class Book:
             volume = self.volumes[shares] = Decimal(shares)
         return volume
 
-    def tick_size(self) -> Decimal:
-        """One tick as a price difference."""
-        return Decimal(f"1E{self.exponent}")
-
     # ----------------------------------------------------------------------- bursts
 
     def build(self, rng: RandomSource, start_ticks: int) -> None:
@@ -224,8 +221,8 @@ class Book:
                     ticks += AWAY[side] * _gap(rng)
                 self.ticks[side].append(ticks)
                 self.sizes[side].append(_level_size(rng, index))
-                self._write_insert(side, index)
-        self._snapshot()
+                write_insert(self, side, index)
+        write_snapshot(self)
         self.finish()
 
     def step(self, rng: RandomSource) -> None:
@@ -260,27 +257,9 @@ class Book:
         top = (bids[0], bid_sizes[0], asks[0], ask_sizes[0])
         if top != self.quoted:
             self.quoted = top
-            self.write_quote(*top)
+            write_quote(self, *top)
         if self.depth_changes >= self.snapshot_every:
-            self._snapshot()
-
-    def write_quote(self, bid: int, bid_size: int, ask: int, ask_size: int) -> None:
-        """Send a quote with the next sequence number (the book's top, or a fault's version of it)."""
-        self.quote_seq += 1
-        self.out.append(
-            Quote(
-                symbol=self.symbol,
-                ts=self.ts,
-                ts_recv=self.ts_recv,
-                provider=self.provider,
-                stream=self.quote_stream,
-                seq=self.quote_seq,
-                bid_price=self.price(bid),
-                bid_size=self.volume(bid_size),
-                ask_price=self.price(ask),
-                ask_size=self.volume(ask_size),
-            )
-        )
+            write_snapshot(self)
 
     # ----------------------------------------------------------------------- actions
 
@@ -289,17 +268,17 @@ class Book:
         sizes = self.sizes[side]
         old = sizes[index]
         if rng.random() < _ODD_LOT_LEVEL:
-            change = 1 + int(rng.random() * (_SHARES_PER_LOT - 1))
+            change = 1 + int(rng.random() * (SHARES_PER_LOT - 1))
         else:
-            change = _SHARES_PER_LOT * (1 + int(-math.log(1.0 - rng.random()) * (1.0 + index * 0.5)))
+            change = SHARES_PER_LOT * (1 + int(-math.log(1.0 - rng.random()) * (1.0 + index * 0.5)))
         sizes[index] = old - change if old > change and rng.random() < 0.5 else old + change
-        self._write_update(side, index)
+        write_update(self, side, index)
 
     def _trade(self, rng: RandomSource, side: int) -> None:
         """An aggressor hits ``side``: a buy takes the best ask, a sell the best bid."""
         level = self.sizes[side][0]
         gap = _gap(rng)
-        consume = level <= _SHARES_PER_LOT or rng.random() < _CONSUME
+        consume = level <= SHARES_PER_LOT or rng.random() < _CONSUME
         if consume and not self._can_remove(side, gap, 0):
             if level == 1:
                 self._resize(rng, side, 0)
@@ -307,33 +286,16 @@ class Book:
             consume = False
         if consume:
             size = level
-        elif level > _SHARES_PER_LOT and rng.random() >= _ODD_LOT_TRADE:
-            size = _SHARES_PER_LOT * (1 + int(rng.random() * min((level - 1) // _SHARES_PER_LOT, 5)))
+        elif level > SHARES_PER_LOT and rng.random() >= _ODD_LOT_TRADE:
+            size = SHARES_PER_LOT * (1 + int(rng.random() * min((level - 1) // SHARES_PER_LOT, 5)))
         else:
-            size = 1 + int(rng.random() * min(_SHARES_PER_LOT - 1, level - 1))
-        self.trade_seq += 1
-        self.trade_count += 1
-        trade = Trade(
-            symbol=self.symbol,
-            ts=self.ts,
-            ts_recv=self.ts_recv,
-            provider=self.provider,
-            stream=self.trade_stream,
-            seq=self.trade_seq,
-            price=self.price(self.ticks[side][0]),
-            size=self.volume(size),
-            side="buy" if side == ASK else "sell",
-            exchange=_EXCHANGES[int(rng.random() * len(_EXCHANGES))],
-            conditions=_ODD_LOT_CONDITIONS if size < _SHARES_PER_LOT else (),
-            trade_id=str(self.trade_count),
-        )
-        self.out.append(trade)
-        self.last_trades = (self.last_trades[-1], trade) if self.last_trades else (trade,)
+            size = 1 + int(rng.random() * min(SHARES_PER_LOT - 1, level - 1))
+        write_trade(self, side, size, _EXCHANGES[int(rng.random() * len(_EXCHANGES))])
         if consume:
             self._remove_top(side, gap, _level_size(rng, self.depth_levels - 1))
         else:
             self.sizes[side][0] = level - size
-            self._write_update(side, 0)
+            write_update(self, side, 0)
 
     def _move(self, rng: RandomSource, side: int) -> None:
         """The market moves a tick: the top of ``side`` goes and the other side's best steps a tick towards it."""
@@ -357,99 +319,22 @@ class Book:
     def _remove_top(self, side: int, gap: int, size: int) -> None:
         """The best level of ``side`` goes; a new level of ``size`` appears at the back, ``gap`` ticks behind."""
         ticks, sizes = self.ticks[side], self.sizes[side]
-        self._write_delete(side, 0)
+        write_delete(self, side, 0)
         removed = ticks.pop(0)
         sizes.pop(0)
         ticks.append((ticks[-1] if ticks else removed) + AWAY[side] * gap)
         sizes.append(size)
-        self._write_insert(side, len(ticks) - 1)
+        write_insert(self, side, len(ticks) - 1)
 
     def _add_top(self, side: int, ticks: int, size: int) -> None:
         """A new best level of ``side`` at ``ticks``; the back level goes so the depth stays the same."""
         prices, sizes = self.ticks[side], self.sizes[side]
-        self._write_delete(side, len(prices) - 1)
+        write_delete(self, side, len(prices) - 1)
         prices.pop()
         sizes.pop()
         prices.insert(0, ticks)
         sizes.insert(0, size)
-        self._write_insert(side, 0)
-
-    # ----------------------------------------------------------------------- events
-
-    def _write_insert(self, side: int, index: int) -> None:
-        """A level appeared at ``index`` (already in the lists)."""
-        self._write_level(side, "insert" if self.positional else "set", index)
-
-    def _write_update(self, side: int, index: int) -> None:
-        """The level at ``index`` changed size (already in the lists)."""
-        self._write_level(side, "update" if self.positional else "set", index)
-
-    def _write_level(self, side: int, op: str, index: int) -> None:
-        ticks = self.ticks[side][index]
-        shares = self.sizes[side][index]
-        price = self.prices.get(ticks) or self.price(ticks)
-        size = self.volumes.get(shares) or self.volume(shares)
-        self.depth_seq += 1
-        self.depth_changes += 1
-        self.out.append(
-            Depth(
-                symbol=self.symbol,
-                ts=self.ts,
-                ts_recv=self.ts_recv,
-                provider=self.provider,
-                stream=self.depth_stream,
-                seq=self.depth_seq,
-                side=SIDE_NAMES[side],
-                op=op,
-                position=index if self.positional else None,
-                price=price,
-                size=size,
-            )
-        )
-
-    def _write_delete(self, side: int, index: int) -> None:
-        """The level at ``index`` is about to go (still in the lists)."""
-        self.depth_seq += 1
-        self.depth_changes += 1
-        if self.positional:
-            position: int | None = index
-            op, price, size = "delete", None, None
-        else:
-            position = None
-            price = self.price(self.ticks[side][index])
-            # Some price-level feeds remove a level by sending size 0 rather than a delete; send both forms.
-            op, size = ("set", _NO_SHARES) if self.depth_seq % 4 == 0 else ("delete", None)
-        self.out.append(
-            Depth(
-                symbol=self.symbol,
-                ts=self.ts,
-                ts_recv=self.ts_recv,
-                provider=self.provider,
-                stream=self.depth_stream,
-                seq=self.depth_seq,
-                side=SIDE_NAMES[side],
-                op=op,
-                position=position,
-                price=price,
-                size=size,
-            )
-        )
-
-    def _snapshot(self) -> None:
-        self.depth_changes = 0
-        price, volume = self.price, self.volume
-        self.out.append(
-            Snapshot(
-                symbol=self.symbol,
-                ts=self.ts,
-                ts_recv=self.ts_recv,
-                provider=self.provider,
-                stream=self.depth_stream,
-                seq=self.depth_seq,
-                bids=tuple((price(t), volume(s)) for t, s in zip(self.ticks[BID], self.sizes[BID], strict=True)),
-                asks=tuple((price(t), volume(s)) for t, s in zip(self.ticks[ASK], self.sizes[ASK], strict=True)),
-            )
-        )
+        write_insert(self, side, 0)
 
 
 def _gap(rng: RandomSource) -> int:
@@ -461,5 +346,5 @@ def _level_size(rng: RandomSource, index: int) -> int:
     """Shares resting at a level ``index`` places from the top: round lots, deeper is bigger."""
     lots = 1 + int(-math.log(1.0 - rng.random()) * (3.0 + index * 0.6))
     if rng.random() < _ODD_LOT_LEVEL:
-        return lots * _SHARES_PER_LOT + 1 + int(rng.random() * (_SHARES_PER_LOT - 1))
-    return lots * _SHARES_PER_LOT
+        return lots * SHARES_PER_LOT + 1 + int(rng.random() * (SHARES_PER_LOT - 1))
+    return lots * SHARES_PER_LOT

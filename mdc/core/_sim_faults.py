@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Final
 
 import attrs
 
-from ._sim_book import ASK, BID, Book
+from ._sim_book import Book
+from ._sim_feed import ASK, BID, write_quote
 from .codec import encode_event
 from .events import MarketEvent, Trade
 from .timestamps import Timestamp
@@ -96,14 +97,14 @@ def _duplicate(book: Book, rng: RandomSource, event: MarketEvent) -> None:
 
 def _crossed(book: Book, rng: RandomSource, event: MarketEvent) -> None:
     bid, bid_size, ask, ask_size = book.quoted
-    book.write_quote(ask, ask_size, bid, bid_size)
-    book.write_quote(*book.quoted)
+    write_quote(book, ask, ask_size, bid, bid_size)
+    write_quote(book, *book.quoted)
 
 
 def _locked(book: Book, rng: RandomSource, event: MarketEvent) -> None:
     _bid, bid_size, ask, ask_size = book.quoted
-    book.write_quote(ask, bid_size, ask, ask_size)
-    book.write_quote(*book.quoted)
+    write_quote(book, ask, bid_size, ask, ask_size)
+    write_quote(book, *book.quoted)
 
 
 def _garbage(book: Book, rng: RandomSource, event: MarketEvent) -> None:

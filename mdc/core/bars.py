@@ -36,7 +36,7 @@ from typing import Final
 from attrs import define, field, frozen
 from returns.result import Failure, Result, Success
 
-from .calc import EXACT_CONTEXT, EXTRA_PLACES, fraction_digits, vwap_from_sums
+from .calc import EXACT_CONTEXT, EXTRA_PLACES, fraction_digits, trim_zeros, vwap_from_sums
 from .events import Bar, Trade
 from .timestamps import NS_PER_MINUTE, NS_PER_SECOND, Timestamp, from_ns, to_ns
 
@@ -330,8 +330,14 @@ def _bars(closed: Iterable[tuple[BarKey, OpenBar]], interval: Interval) -> list[
             low=bar.low,
             close=bar.close,
             volume=bar.volume,
-            vwap=vwap_from_sums(bar.notional, bar.volume, bar.price_digits + EXTRA_PLACES),
+            vwap=_vwap(bar),
             trade_count=bar.trade_count,
         )
         for (provider, stream, symbol), bar in closed
     ]
+
+
+def _vwap(bar: OpenBar) -> Decimal | None:
+    """The bar's VWAP rounded to the prices' scale + 4, without trailing zeros beyond the prices' scale."""
+    vwap = vwap_from_sums(bar.notional, bar.volume, bar.price_digits + EXTRA_PLACES)
+    return None if vwap is None else trim_zeros(vwap, bar.price_digits)

@@ -108,6 +108,28 @@ def round_places(value: Decimal, places: int) -> Decimal:
     return value.quantize(Decimal((0, (1,), -places)), context=_ROUND)
 
 
+def trim_zeros(value: Decimal, keep_places: int) -> Decimal:
+    """Drop trailing fraction zeros, but keep at least ``keep_places`` fraction digits.
+
+    A VWAP rounded to the prices' scale + 4 reads better as ``10.025`` than
+    ``10.02500``, and as ``10.0`` (the prices' own scale) than ``10``.
+
+    Args:
+        value: a finite decimal.
+        keep_places: the fewest fraction digits to keep.
+
+    Returns:
+        The same number with fewer trailing zeros.
+
+    >>> trim_zeros(Decimal("10.02500"), 1), trim_zeros(Decimal("10.00000"), 1), trim_zeros(Decimal("7.50"), 0)
+    (Decimal('10.025'), Decimal('10.0'), Decimal('7.5'))
+    """
+    places = fraction_digits(value)
+    while places > keep_places and value == round_places(value, places - 1):
+        places -= 1
+    return round_places(value, places)
+
+
 def _divide(numerator: Decimal, denominator: Decimal, places: int) -> Decimal | None:
     if denominator == 0:
         return None
@@ -115,7 +137,7 @@ def _divide(numerator: Decimal, denominator: Decimal, places: int) -> Decimal | 
 
 
 def _price_places(prices: Iterable[Decimal]) -> int:
-    return EXTRA_PLACES
+    return max((fraction_digits(price) for price in prices), default=0) + EXTRA_PLACES
 
 
 def mid(bid: Decimal | None, ask: Decimal | None, places: int | None = None) -> Decimal | None:

@@ -48,8 +48,7 @@ _TAG_PREFIX: Final = b'{"type":"'
 _TAG_START: Final = len(_TAG_PREFIX)
 
 _DECODERS: Final[dict[bytes, msgspec.json.Decoder[MarketEvent]]] = {
-    tag.encode(): msgspec.json.Decoder(cls)
-    for tag, cls in EVENT_TYPES.items()
+    tag.encode(): msgspec.json.Decoder(cls) for tag, cls in EVENT_TYPES.items()
 }
 _ANY: Final = msgspec.json.Decoder(float_hook=Decimal)
 _ENCODER: Final = msgspec.json.Encoder(decimal_format="number")
@@ -268,8 +267,8 @@ def _optional_number(value: Decimal | None) -> Decimal | msgspec.Raw | str | Non
     return None if value is None else _number(value)
 
 
-def _levels(levels: tuple[tuple[Decimal, Decimal], ...]) -> list[tuple[object, object]]:
-    return [(_number(price), _number(size)) for price, size in levels]
+def _levels(levels: tuple[tuple[Decimal, Decimal], ...]) -> tuple[tuple[object, object], ...]:
+    return tuple((_number(price), _number(size)) for price, size in levels)
 
 
 _CONVERTERS: Final[dict[object, str]] = {

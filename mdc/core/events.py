@@ -174,8 +174,8 @@ class Snapshot:
     provider: str
     stream: str
     seq: int | None = None
-    bids: tuple[tuple[Decimal, Decimal], ...] = ()
-    asks: tuple[tuple[Decimal, Decimal], ...] = ()
+    bids: tuple[tuple[Decimal, Decimal], ...]
+    asks: tuple[tuple[Decimal, Decimal], ...]
 
 
 @frozen(kw_only=True)

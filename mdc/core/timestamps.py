@@ -165,9 +165,15 @@ def from_ns(nanos: int) -> Timestamp:
     Returns:
         The canonical string.
     """
-    minute_index, rest = divmod(nanos, NS_PER_MINUTE)
-    seconds, fraction = divmod(rest, NS_PER_SECOND)
-    return Timestamp(f"{_minute_prefix(minute_index)}{seconds:02d}.{fraction:09d}Z")
+    second_index, fraction = divmod(nanos, NS_PER_SECOND)
+    return Timestamp(f"{_second_prefix(second_index)}{fraction:09d}Z")
+
+
+@lru_cache(maxsize=4096)
+def _second_prefix(second_index: int) -> str:
+    """``YYYY-MM-DDTHH:MM:SS.`` for the second ``second_index`` seconds after the epoch."""
+    minute_index, seconds = divmod(second_index, 60)
+    return f"{_minute_prefix(minute_index)}{seconds:02d}."
 
 
 def date_of(ts: str) -> str:

@@ -49,7 +49,10 @@ class SimProvider:
             OptionSpec("start", "simulated start time, ISO-8601 (default: now)"),
             OptionSpec("depth-model", "'level' (price-level set/delete) or 'position' (insert/update/delete)"),
             OptionSpec("depth-levels", "book levels per side (default 10)"),
-            OptionSpec("snapshot-every", "a snapshot every N depth changes per symbol (default 100, 0 = never)"),
+            OptionSpec(
+                "snapshot-every",
+                "a snapshot every N depth changes per symbol (default 100; 0 = only the one each symbol starts with)",
+            ),
         ),
         symbol_types=("any",),
     )

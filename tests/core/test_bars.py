@@ -300,7 +300,7 @@ def test_a_bar_by_hand() -> None:
             trade_count=3,
         )
     ]
-    assert str(bars[0].vwap) == "10.137500"
+    assert str(bars[0].vwap) == "10.1375"  # rounded to 6 places, trailing zeros beyond the prices' 2 dropped
 
 
 def test_a_trade_at_or_after_the_end_closes_its_keys_bar() -> None:

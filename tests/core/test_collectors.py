@@ -68,7 +68,7 @@ def test_a_repeated_trade_sequence_is_a_duplicate() -> None:
 def test_depth_and_snapshot_may_share_a_sequence_number() -> None:
     """Several level changes from one message, and the snapshot taken at it, share its seq."""
     depth = Depth(**ENVELOPE, stream="d", seq=7, side="bid", op="set", price=Decimal(1), size=Decimal(1))  # type: ignore[arg-type]
-    snapshot = Snapshot(**ENVELOPE, stream="d", seq=7)  # type: ignore[arg-type]
+    snapshot = Snapshot(**ENVELOPE, stream="d", seq=7, bids=(), asks=())  # type: ignore[arg-type]
     assert [kinds for _, kinds, _ in run([depth, depth, snapshot])] == [[], [], []]
 
 

@@ -164,6 +164,13 @@ def test_same_seed_same_bytes() -> None:
     assert lines(run(config(), 7, 3_000)) == lines(run(config(), 7, 3_000))
 
 
+def test_nothing_asked_nothing_given() -> None:
+    """A count of zero or less returns no items and leaves the state as it was."""
+    state = start(config(), START_NS, random.Random(1))
+    assert generate(state, random.Random(1), 0) == (state, [])
+    assert generate(state, random.Random(1), -5) == (state, [])
+
+
 def test_different_seed_different_output() -> None:
     """Another seed gives another feed."""
     assert lines(run(config(), 7, 3_000)) != lines(run(config(), 8, 3_000))
@@ -339,6 +346,7 @@ def test_parse_faults() -> None:
     assert parse_faults("") == Success(frozenset())
     assert parse_faults(" gap ,crossed,") == Success(frozenset({"gap", "crossed"}))
     assert parse_faults("all") == Success(frozenset(FAULTS))
+    assert parse_faults("gap,all") == Success(frozenset(FAULTS))
 
 
 def test_parse_faults_refuses_unknown_names() -> None:
@@ -346,6 +354,7 @@ def test_parse_faults_refuses_unknown_names() -> None:
     result = parse_faults("gap,nope,worse")
     assert isinstance(result, Failure)
     assert result.failure().startswith("unknown faults nope, worse (known: all, gap, ")
+    assert isinstance(parse_faults("all,typo"), Failure)
 
 
 # --------------------------------------------------------------------------- config and helpers
