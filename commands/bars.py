@@ -92,7 +92,10 @@ def _late(trade: Trade, interval: Interval) -> Reject:
     default=0.0,
     show_default=True,
     metavar="SECONDS",
-    help="Hold bars open this long behind the newest trade, for feeds that arrive slightly out of order.",
+    help=(
+        "Let the watermark trail the newest trade by this much, so bars of symbols from a slower feed "
+        "are not closed early (a symbol's own later trade always closes its earlier bars)."
+    ),
 )
 @click.option(
     "--rejects",

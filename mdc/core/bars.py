@@ -47,7 +47,7 @@ UNITS: Final = {"s": NS_PER_SECOND, "m": NS_PER_MINUTE, "h": 60 * NS_PER_MINUTE,
 """Interval units and their length in nanoseconds."""
 
 _INTERVAL: Final = re.compile(r"(-?)(\d+)([A-Za-z]*)", re.ASCII)
-_MAX_COUNT_DIGITS: Final = 12
+_MAX_COUNT_DIGITS: Final = 6  # as the wire format allows (mdc-format(5))
 
 
 @frozen

@@ -23,7 +23,7 @@ fraction of the cost of copying per event.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Final, Literal
 
@@ -32,6 +32,7 @@ from attrs import field, frozen
 
 from .errors import Violation, violation
 from .events import Depth, Integrity, MarketEvent, Quote, Snapshot, Trade
+from .timestamps import canonical, is_canonical
 
 StreamKey = tuple[str, str, str]
 """(provider, stream, symbol): the scope of a sequence number."""
@@ -170,6 +171,38 @@ def sequence_in(last: dict[StreamKey, int], event: MarketEvent) -> tuple[Integri
         ),
         violation("out_of_order", "$.seq", seq, f"seq {seq} is behind {previous} already seen on {event.stream}"),
     )
+
+
+_IDENTITY_FIELDS: Final = frozenset({"$.symbol", "$.provider", "$.stream", "$.seq"})
+_TIME_FIELDS: Final = frozenset({"$.ts", "$.ts_recv"})
+
+
+def rejected_in(
+    last: dict[StreamKey, int], event: MarketEvent, violations: Sequence[Violation]
+) -> tuple[Integrity | None, Violation | None]:
+    """Count a rejected event in its stream's sequence: it did arrive, so no false gap must follow.
+
+    Only when the stream it belongs to is known for sure (no violation in its
+    symbol, provider, stream or seq); a gap it reveals is reported only when
+    its timestamps can stamp the integrity event.
+
+    Args:
+        last: the transient sequence map (updated in place).
+        event: the decoded event that failed validation.
+        violations: why it failed.
+
+    Returns:
+        (integrity event, extra rejection reason), either None.
+    """
+    fields = {found.field for found in violations}
+    if event.seq is None or fields & _IDENTITY_FIELDS:
+        return None, None
+    if fields & _TIME_FIELDS:
+        sequence_in(last, event)  # advance the number, but there is no valid time to stamp a finding with
+        return None, None
+    if not (is_canonical(event.ts) and is_canonical(event.ts_recv)):
+        event = attrs.evolve(event, ts=canonical(event.ts).unwrap(), ts_recv=canonical(event.ts_recv).unwrap())
+    return sequence_in(last, event)
 
 
 def market_in(

@@ -18,7 +18,7 @@ from attrs import field, frozen
 from returns.result import Result, Success
 
 from .codec import decode_fast, decode_line, encode_event, encode_json
-from .collectors import Collectors, Outcome, freeze, observe_in, sequence_in, thaw
+from .collectors import Collectors, Outcome, freeze, observe_in, rejected_in, thaw
 from .errors import Violation, Violations, violation
 from .events import Depth, MarketEvent, Quote, Trade
 from .framing import KEPT_PREFIX_BYTES, Frame, Oversize, Unterminated
@@ -128,15 +128,17 @@ def validate_frames(state: ValidatorState, frames: Sequence[Frame], policy: Poli
         checked: MarketEvent | list[Violation] | None
         if isinstance(frame, bytes):
             event = decode_fast(frame)
-            checked = _slow(frame, policy) if event is None else check(event, policy)
+            if event is None:
+                event, checked = _decode_and_check(frame, policy)
+            else:
+                checked = check(event, policy)
         else:
             checked = _special(frame, policy, line_no, rejects)
             if checked is None:
                 continue
         if isinstance(checked, list):
-            if event is not None and event.seq is not None:
-                # The message arrived, bad as it was: its number must not later read as a gap.
-                found, rejection = sequence_in(transient.sequences, event)
+            if event is not None:
+                found, rejection = rejected_in(transient.sequences, event, checked)
                 if found is not None:
                     lines.append(encode_event(found))
                     integrity_counts[found.kind] = integrity_counts.get(found.kind, 0) + 1
@@ -166,6 +168,12 @@ def validate_frames(state: ValidatorState, frames: Sequence[Frame], policy: Poli
 
 
 # Keys whose values must be JSON numbers; a quoted value there (accepted on input) must be rewritten.
+# Keys every line mdc writes carries although the reader has a default for them.
+_ALWAYS_WRITTEN: Final[dict[type, tuple[bytes, ...]]] = {
+    Trade: (b'"v":', b'"side":'),
+    Quote: (b'"v":',),
+    Depth: (b'"v":',),
+}
 _NUMBER_KEYS: Final[dict[type, tuple[bytes, ...]]] = {
     Trade: (b'"price":"', b'"size":"'),
     Quote: (b'"bid_price":"', b'"bid_size":"', b'"ask_price":"', b'"ask_size":"'),
@@ -178,8 +186,8 @@ def passes_as_is(line: bytes, event: MarketEvent) -> bool:
 
     True for a trade, quote or depth line that the fast path decoded (so it
     starts with its ``type``), that validation left unchanged (so its
-    timestamps are canonical), that holds no JSON whitespace, writes ``v``, and
-    gives its prices and sizes as numbers. Such a line differs from mdc's own
+    timestamps are canonical), that holds no JSON whitespace, writes ``v`` (and
+    a trade's ``side``) and gives its prices and sizes as numbers. Such a line differs from mdc's own
     encoding at most in key order after ``type``, number notation and fields
     this version does not know, which it keeps. Re-encoding costs as much as
     all the rules together, and most input was written by mdc in the first place.
@@ -192,9 +200,12 @@ def passes_as_is(line: bytes, event: MarketEvent) -> bool:
         Whether to write ``line`` itself.
     """
     keys = _NUMBER_KEYS.get(type(event))
-    if keys is None or b" " in line or b"\t" in line or b"\r" in line or b'"v":' not in line:
+    if keys is None or b" " in line or b"\t" in line or b"\r" in line:
         return False
-    return not any(key in line for key in keys)
+    for key in _ALWAYS_WRITTEN[type(event)]:
+        if key not in line:
+            return False
+    return all(key not in line for key in keys)
 
 
 def check_frames(line_no: int, frames: Sequence[Frame], policy: Policy) -> tuple[list[MarketEvent], list[Reject]]:
@@ -235,6 +246,15 @@ def _raw(frame: Frame) -> bytes:
             return frame.line
         case Oversize():
             return frame.prefix
+
+
+def _decode_and_check(line: bytes, policy: Policy) -> tuple[MarketEvent | None, MarketEvent | list[Violation]]:
+    """The slow path: (the decoded event or None, the checked event or every violation)."""
+    decoded = decode_line(line)
+    if not isinstance(decoded, Success):
+        return None, list(decoded.failure())
+    event: MarketEvent = decoded.unwrap()
+    return event, check(event, policy)
 
 
 def _slow(line: bytes, policy: Policy) -> MarketEvent | list[Violation]:

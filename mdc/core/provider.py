@@ -99,7 +99,7 @@ class ProviderError(Exception):
     """A provider cannot start or go on (bad option, unreachable, refused credentials).
 
     Attributes:
-        exit_code: the exit code the shell should use (69 unavailable, 64 usage ...).
+        exit_code: the exit code the shell should use (69 unavailable, 2 usage ...).
     """
 
     def __init__(self, message: str, exit_code: int = 69) -> None:

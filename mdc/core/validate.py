@@ -323,7 +323,7 @@ def _check_bar(bar: Bar, errors: list[Violation]) -> None:
                 "bar_interval",
                 "$.interval",
                 bar.interval,
-                f"interval must look like 1s, 5m, 1h, 1d (got {bar.interval!r})",
+                f"interval must be a count and a unit s, m, h, d, w or mo, like 1m or 1d (got {bar.interval!r})",
             )
         )
     prices = (("open", bar.open), ("high", bar.high), ("low", bar.low), ("close", bar.close))

@@ -185,7 +185,7 @@ def test_parse_interval_accepts_a_count_and_a_unit(text: str, canonical: str, ns
         ("", "interval '' is not a whole count followed by a unit (s, m, h or d), e.g. 1m or 5m"),
         ("1.5m", "interval '1.5m' is not a whole count followed by a unit (s, m, h or d), e.g. 1m or 5m"),
         (" 1m", "interval ' 1m' is not a whole count followed by a unit (s, m, h or d), e.g. 1m or 5m"),
-        ("1" * 13 + "s", f"interval '{'1' * 13}s' is too long (at most 12 digits)"),
+        ("1000000s", "interval '1000000s' is too long (at most 6 digits)"),
     ],
 )
 def test_parse_interval_refuses_with_a_clear_message(text: str, message: str) -> None:

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from returns.result import Success
 
 from mdc.core.codec import decode_line, encode_event
-from mdc.core.collectors import Collectors, freeze, observe, sequence_in, thaw
+from mdc.core.collectors import Collectors, freeze, observe, rejected_in, thaw
 from mdc.core.framing import Framer, feed, finish
 from mdc.core.pipeline import ValidatorState, check_frames, encode_reject, validate_frames, validate_line
 from mdc.core.validate import Policy
@@ -137,10 +137,10 @@ def test_the_batch_loop_agrees_with_the_railway(batch: list[bytes]) -> None:
         if not isinstance(checked, Success):
             reasons = checked.failure()
             decoded = decode_line(line)
-            if isinstance(decoded, Success) and decoded.unwrap().seq is not None:
+            if isinstance(decoded, Success):
                 # a decodable but invalid event still counts in its stream's sequence
                 transient = thaw(collectors)
-                found, rejection = sequence_in(transient.sequences, decoded.unwrap())
+                found, rejection = rejected_in(transient.sequences, decoded.unwrap(), reasons)
                 collectors = freeze(transient)
                 expected_events += [found] if found is not None else []
                 reasons += (rejection,) if rejection is not None else ()
@@ -193,3 +193,38 @@ def test_a_rejected_event_still_advances_its_sequence() -> None:
     state, batch = validate_frames(ValidatorState(), [GOOD, bad, third], Policy())
     assert state.counts.integrity == {}
     assert len(batch.lines) == 2
+
+
+def test_a_rejected_line_in_another_key_order_also_advances_its_sequence() -> None:
+    """The slow decoding path counts the sequence too."""
+    bad = GOOD.replace(b'{"type":"trade","v":1,', b'{"v":1,"type":"trade",').replace(b'"seq":1', b'"seq":2')
+    bad = bad.replace(b"10.5", b"-1")
+    third = GOOD.replace(b'"seq":1', b'"seq":3')
+    state, _ = validate_frames(ValidatorState(), [GOOD, bad, third], Policy())
+    assert state.counts.integrity == {}
+
+
+def test_an_event_with_a_bad_time_or_identity_stamps_no_integrity_event() -> None:
+    """A gap revealed by a line with an invalid ts or symbol is not reported with that ts or symbol."""
+    no_zone = GOOD.replace(b'"seq":1', b'"seq":5').replace(b"00.000000001Z", b"00.000000001")
+    bad_symbol = GOOD.replace(b'"seq":1', b'"seq":9').replace(b'"SPY"', b'"../x"')
+    after = GOOD.replace(b'"seq":1', b'"seq":6')
+    state, batch = validate_frames(ValidatorState(), [GOOD, no_zone, after, bad_symbol], Policy())
+    assert state.counts.integrity == {}  # 5 advanced the sequence silently; ../x is no stream of ours
+    assert len(batch.lines) == 2
+
+
+def test_a_rejected_line_with_an_offset_time_stamps_its_gap_canonically() -> None:
+    """Integrity events always carry canonical timestamps."""
+    offset = GOOD.replace(b'"seq":1', b'"seq":5').replace(b"00.000000001Z", b"00.000000001+00:00")
+    offset = offset.replace(b"10.5", b"-1")
+    _, batch = validate_frames(ValidatorState(), [GOOD, offset], Policy())
+    (gap,) = [decode_line(line).unwrap() for line in batch.lines[1:]]
+    assert gap.kind == "sequence_gap"  # type: ignore[union-attr]
+    assert gap.ts == "2026-11-24T14:30:00.000000001Z"
+
+
+def test_a_trade_line_without_side_is_rewritten_with_it() -> None:
+    """mdc always writes a trade's side, so a line that leaves it out is not passed through."""
+    _, batch = validate_frames(ValidatorState(), [GOOD.replace(b',"side":"buy"', b"")], Policy())
+    assert b'"side":"unknown"' in batch.lines[0]

@@ -1,0 +1,137 @@
+"""Run the benchmarks: ``python -m bench [--events N] [--memory-events N] [--skip-memory]``.
+
+Every figure is reported with a baseline measured in the same run, because the
+machines are noisy: the baseline is ``bench.floor`` (decode + re-encode each
+line with msgspec, nothing else) over the same file. Peak resident memory
+comes from wait4() of each process of a real pipeline over a long stream.
+Results go to stdout as a table and to bench/results/latest.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BIN = Path(sys.executable).parent
+SEED = ["--seed", "11", "--start", "2026-11-24T14:30:00Z", "--rate", "max"]
+SYMBOLS = ["SPY", "AAPL", "MSFT", "BRK/B", "ES=F"]
+
+
+def timed(argv: list[str], stdin: Path | None = None, stdout: Path | None = None) -> tuple[float, int]:
+    """Seconds of wall time and peak RSS (KiB) of one process."""
+    with (
+        stdin.open("rb") if stdin else open(os.devnull, "rb") as source,
+        stdout.open("wb") if stdout else open(os.devnull, "wb") as sink,
+    ):
+        began = time.perf_counter()
+        process = subprocess.Popen(argv, stdin=source, stdout=sink, stderr=subprocess.DEVNULL)
+        _, status, usage = os.wait4(process.pid, 0)
+        elapsed = time.perf_counter() - began
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"bench: {' '.join(argv)} failed with {os.waitstatus_to_exitcode(status)}")
+    return elapsed, usage.ru_maxrss
+
+
+def best(argv: list[str], stdin: Path | None = None, repeat: int = 3) -> float:
+    """The best of `repeat` runs, minus the process start-up time measured on empty input."""
+    startup = min(timed(argv)[0] for _ in range(2)) if stdin is not None else 0.0
+    return min(timed(argv, stdin)[0] for _ in range(repeat)) - startup
+
+
+def pipeline_rss(commands: list[list[str]]) -> list[int]:
+    """Peak RSS (KiB) of each process of a shell-less pipeline, in order."""
+    processes: list[subprocess.Popen[bytes]] = []
+    previous = None
+    for index, argv in enumerate(commands):
+        last = index == len(commands) - 1
+        process = subprocess.Popen(
+            argv,
+            stdin=previous.stdout if previous else subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL if last else subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+        if previous is not None and previous.stdout is not None:
+            previous.stdout.close()
+        processes.append(process)
+        previous = process
+    peaks = []
+    for process in processes:
+        _, status, usage = os.wait4(process.pid, 0)
+        if os.waitstatus_to_exitcode(status) != 0:
+            raise SystemExit(f"bench: {process.args} failed")
+        peaks.append(usage.ru_maxrss)
+    return peaks
+
+
+def main() -> None:
+    """Run everything and print the table."""
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument("--events", type=int, default=1_000_000, help="events in the throughput file")
+    parser.add_argument("--memory-events", type=int, default=10_000_000, help="events in the memory stream")
+    parser.add_argument("--skip-memory", action="store_true")
+    args = parser.parse_args()
+    results: dict[str, object] = {"events": args.events}
+    rows: list[tuple[str, str, str]] = []
+    with tempfile.TemporaryDirectory(prefix="mdc-bench-") as scratch:
+        work = Path(scratch)
+        data = work / "events.jsonl"
+        capture = [str(BIN / "mdc-capture"), "sim", *SYMBOLS, *SEED, "--max-events", str(args.events)]
+        capture_s = min(timed(capture, stdout=data)[0] for _ in range(2))
+        floor_s = best([sys.executable, "-m", "bench.floor"], data)
+        floor_rate = args.events / floor_s
+        rows.append(("floor: msgspec decode+encode per line", f"{floor_rate:,.0f} ev/s", "1.00"))
+        rows.append(
+            ("mdc-capture sim --rate max", f"{args.events / capture_s:,.0f} ev/s", f"{floor_s / capture_s:.2f}")
+        )
+        for name, argv in [
+            ("mdc-validate", [str(BIN / "mdc-validate"), "-q"]),
+            ("mdc-bars --interval 1m", [str(BIN / "mdc-bars"), "-q", "--interval", "1m"]),
+        ]:
+            seconds = best(argv, data)
+            rows.append((name, f"{args.events / seconds:,.0f} ev/s", f"{floor_s / seconds:.2f}"))
+            results[name] = {"events_per_s": args.events / seconds, "ratio_to_floor": floor_s / seconds}
+        root = work / "store"
+        store_s, _ = timed([str(BIN / "mdc-store"), "-q", "--root", str(root)], stdin=data)
+        rows.append(("mdc-store (JSONL)", f"{args.events / store_s:,.0f} ev/s", f"{floor_s / store_s:.2f}"))
+        replay_s = min(timed([str(BIN / "mdc-replay"), str(root)])[0] for _ in range(2))
+        rows.append(("mdc-replay (merge)", f"{args.events / replay_s:,.0f} ev/s", f"{floor_s / replay_s:.2f}"))
+        results.update(
+            floor_events_per_s=floor_rate,
+            capture_events_per_s=args.events / capture_s,
+            store_events_per_s=args.events / store_s,
+            replay_events_per_s=args.events / replay_s,
+        )
+        if not args.skip_memory:
+            n = str(args.memory_events)
+            mem_root = work / "memory-store"
+            peaks = pipeline_rss(
+                [
+                    [str(BIN / "mdc-capture"), "sim", *SYMBOLS, *SEED, "--max-events", n],
+                    [str(BIN / "mdc-validate"), "-q"],
+                    [str(BIN / "mdc-store"), "-q", "--root", str(mem_root)],
+                ]
+            )
+            peaks += pipeline_rss(
+                [[str(BIN / "mdc-replay"), str(mem_root)], [str(BIN / "mdc-bars"), "-q", "--interval", "1m"]]
+            )
+            names = ["mdc-capture", "mdc-validate", "mdc-store", "mdc-replay", "mdc-bars"]
+            results["peak_rss_mib"] = {name: peak / 1024 for name, peak in zip(names, peaks, strict=True)}
+            for name, peak in zip(names, peaks, strict=True):
+                rows.append((f"peak RSS over {args.memory_events:,} events: {name}", f"{peak / 1024:.0f} MiB", ""))
+    width = max(len(row[0]) for row in rows)
+    print(f"{'benchmark':<{width}}  {'throughput':>16}  ratio to floor")
+    for name, figure, ratio in rows:
+        print(f"{name:<{width}}  {figure:>16}  {ratio}")
+    out = Path(__file__).parent / "results"
+    out.mkdir(exist_ok=True)
+    (out / "latest.json").write_text(json.dumps(results, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

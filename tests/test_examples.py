@@ -1,0 +1,290 @@
+"""The examples work: every examples/*.sh runs and shows what it is there to show.
+
+Each script runs as a reader would run it, with the virtualenv's mdc commands
+on PATH, writing under a directory of the test's own; the assertions pin the
+facts the script demonstrates, not merely that it ran.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLES = REPO / "examples"
+BIN = Path(sys.executable).parent
+SCRIPTS = sorted(path.name for path in EXAMPLES.glob("*.sh"))
+
+# One worker runs them all under `pytest -n --dist loadgroup`, so each script runs once (see the fixture below).
+pytestmark = pytest.mark.xdist_group("examples")
+
+needs_jq = pytest.mark.skipif(shutil.which("jq") is None, reason="the examples use jq")
+# The tests that run scripts take about 20 s together on a 2-core machine: slow, so `make test-fast` skips them.
+slow = pytest.mark.slow
+
+
+def environment(**extra: str) -> dict[str, str]:
+    """The caller's environment with the virtualenv's bin first on PATH."""
+    return {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", **extra}
+
+
+def run(script: str, *args: str, cwd: Path, **extra: str) -> subprocess.CompletedProcess[str]:
+    """Run one example script; stdout and stderr together, as a reader sees them in a terminal."""
+    return subprocess.run(
+        ["bash", str(EXAMPLES / script), *args],
+        cwd=cwd,
+        env=environment(**extra),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+# What each script must show: literal text, or a compiled pattern for what varies.
+SHOWS: dict[str, list[str | re.Pattern[str]]] = {
+    "capture-sim.sh": [
+        re.compile(r"^sim +mdc \S+$", re.MULTILINE),
+        "capabilities: fault-injection, realtime-depth, realtime-quotes, realtime-trades",
+        "--seed: random seed",
+        re.compile(r"^ +\d+ trade$", re.MULTILINE),
+        '"type":"trade","v":1,"symbol":"SPY","ts":"2026-01-05T14:30:00.',
+        "identical: 2000 lines, the same bytes on every run",
+        "another seed (--seed 8): a different market",
+    ],
+    "validate-rejects.sh": [
+        "mdc-validate: read 18, passed 13, rejected 5, integrity 4 (crossed_market 1, out_of_order 1, sequence_gap 2)",
+        "SPY sequence_gap: 2 messages missing on trades (3..4)",
+        "SPY out_of_order: sequence number went back from 5 to 4 on trades",
+        "SPY crossed_market: market crossed: bid 451.14 above ask 451.12",
+        "BRK/B stale: no trades for 30 s",
+        "SPY sequence_gap: 2 messages missing on trades (7..8)",
+        "seq 1 at 2026-01-05T14:30:00.100000000Z: buy",
+        "seq 2 at 2026-01-05T14:30:00.400000000Z: sell",
+        "line 8: out_of_order",
+        "line 14: not_json",
+        "line 15: price_positive, size_positive",
+        "line 16: ts_format, symbol_grammar",
+        "line 17: unknown_type",
+        '"message": "price must be > 0 (got -451.10)"',
+        "mdc-validate: stopped at the first rejected line (--strict)",
+        "exit status 65, after writing 8 lines",
+    ],
+    "store-and-replay.sh": [
+        "mdc-validate: read 12000, passed 12000, rejected 0, integrity 0",
+        "mdc-store: read 12000, stored 12000 in 24 files under store, rejected 0",
+        "store/BRK%2FB/trade/2026-01-05.jsonl",
+        "store/BRK%2FB/trade/2026-01-06.jsonl",
+        re.compile(r"^ +\d+ AAPL quote$", re.MULTILINE),
+        re.compile(r"^ +\d+ SPY trade$", re.MULTILINE),
+        "12000 events, in ts order, from 2026-01-05T23:59:00.000000000Z to 2026-01-06T00:",
+        re.compile(r"^ +\d+ SPY$", re.MULTILINE),
+    ],
+    "bars.sh": [
+        "mdc-store: read 24000, stored 24000 in 8 files under store, rejected 0",
+        re.compile(
+            r"^mdc-bars: read 24000, trades \d+, bars 8, late trades 0, other events ignored \d+$", re.MULTILINE
+        ),
+        re.compile(r"^14:30\tSPY\t339\.\d+\t", re.MULTILINE),
+        re.compile(r"^14:33\tAAPL\t", re.MULTILINE),
+        '{"ts":"2026-01-05T14:32:00.000000000Z","open":',
+        "mdc-bars: read 3, trades 3, bars 2, late trades 1, other events ignored 0",
+        "late_trade: late SPY trade (ts 2026-01-05T14:30:55.000000000Z): its 1m bar was already written",
+    ],
+    "schema-check.sh": [
+        "https://json-schema.org/draft/2020-12/schema, one definition per type:",
+        "bar, depth, integrity, quote, snapshot, trade",
+        '["type","v","symbol","ts","ts_recv","provider","stream","price","size"]',
+        re.compile(
+            r"^\d+ events checked, 0 failed: depth \d+, integrity \d+, quote \d+, snapshot \d+, trade \d+$", re.M
+        )
+        if importlib.util.find_spec("jsonschema") is not None  # the script uses this virtualenv's python
+        else "jsonschema is not installed",
+    ],
+    "faults.sh": [
+        "mdc-validate: read 10000, passed",
+        *(re.compile(rf"^ +\d+ {kind}$", re.MULTILINE) for kind in ("crossed_market", "duplicate", "sequence_gap")),
+        *(re.compile(rf"^ +\d+ {kind}$", re.MULTILINE) for kind in ("locked_market", "out_of_order")),
+        '{"kind":"sequence_gap","expected":',
+        *(re.compile(rf"^ +\d+ {rule}$", re.MULTILINE) for rule in ("not_json", "price_positive", "ts_format")),
+        re.compile(r"^ +\d+ symbol_grammar$", re.MULTILINE),
+        re.compile(r"--faults crossed\n +\d+ crossed_market\n*$"),
+    ],
+    "mdc-git-style.sh": [
+        re.compile(r"^mdc, version \S+$", re.MULTILINE),
+        "mdc-store: read 8000, stored 8000 in 8 files under store, rejected 0",
+        "2026-01-05T14:30:00.000000000Z SPY close ",
+        "2026-01-05T14:31:00.000000000Z AAPL close ",
+        '["type","v","symbol","ts","ts_recv","provider","stream","bid_price","bid_size","ask_price","ask_size"]',
+        "mdc-hello says hello to: world",
+        "mdc nosuch: exit status 2",
+    ],
+}
+
+
+Example = Callable[[str], tuple[subprocess.CompletedProcess[str], Path]]
+
+
+@pytest.fixture(scope="module")
+def example(tmp_path_factory: pytest.TempPathFactory) -> Example:
+    """Runs an example once per module, in DIR of its own: (result, DIR)."""
+    done: dict[str, tuple[subprocess.CompletedProcess[str], Path]] = {}
+
+    def run_once(script: str) -> tuple[subprocess.CompletedProcess[str], Path]:
+        if script not in done:
+            base = tmp_path_factory.mktemp(script.removesuffix(".sh"))
+            done[script] = run(script, str(base / "work"), cwd=base), base / "work"
+        return done[script]
+
+    return run_once
+
+
+def test_every_example_script_has_expectations() -> None:
+    """A new examples/*.sh needs its entry in SHOWS."""
+    assert sorted(SHOWS) == SCRIPTS
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_the_script_is_strict_bash_and_executable(script: str) -> None:
+    """`#!/usr/bin/env bash`, `set -euo pipefail` and the executable bit."""
+    path = EXAMPLES / script
+    assert path.read_text(encoding="utf-8").startswith("#!/usr/bin/env bash\n")
+    assert "\nset -euo pipefail\n" in path.read_text(encoding="utf-8")
+    assert os.access(path, os.X_OK)
+
+
+@slow
+@needs_jq
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_the_example_runs_and_shows_what_it_is_for(script: str, example: Example) -> None:
+    """Exit 0, no traceback, and every expected line in the output."""
+    result, _ = example(script)
+    assert result.returncode == 0, result.stdout
+    assert "Traceback" not in result.stdout
+    assert "Broken pipe" not in result.stdout
+    missing = [
+        expected.pattern if isinstance(expected, re.Pattern) else expected
+        for expected in SHOWS[script]
+        if (
+            expected.search(result.stdout) is None
+            if isinstance(expected, re.Pattern)
+            else expected not in result.stdout
+        )
+    ]
+    assert missing == [], result.stdout
+
+
+@slow
+@needs_jq
+def test_capture_sim_paces_to_the_rate(example: Example) -> None:
+    """`--rate 500 --duration 1` writes about 500 events, never many more."""
+    result, _ = example("capture-sim.sh")
+    match = re.search(r"^(\d+) events in one second \(about 500\)$", result.stdout, re.MULTILINE)
+    assert match is not None, result.stdout
+    assert 100 <= int(match.group(1)) <= 600
+
+
+@slow
+@needs_jq
+def test_validate_rejects_writes_one_record_per_bad_line(example: Example) -> None:
+    """The reject file holds lines 8, 14, 15, 16 and 17 of data/mixed.ndjson, each with its raw text."""
+    _, work = example("validate-rejects.sh")
+    records = [json.loads(line) for line in (work / "rejects.jsonl").read_text().splitlines()]
+    assert [record["line_no"] for record in records] == [8, 14, 15, 16, 17]
+    lines = (EXAMPLES / "data" / "mixed.ndjson").read_text().splitlines()
+    assert [record["raw"] for record in records] == [lines[number - 1] for number in (8, 14, 15, 16, 17)]
+
+
+@slow
+@needs_jq
+def test_store_and_replay_filters_by_symbol_type_and_date(example: Example) -> None:
+    """The store is laid out by symbol, type and date; the filtered replay shows BRK/B trades of the 6th only."""
+    result, work = example("store-and-replay.sh")
+    assert (work / "store" / "BRK%2FB" / "trade" / "2026-01-06.jsonl").is_file()
+    shown = [json.loads(line) for line in result.stdout.splitlines() if line.startswith('{"type":')]
+    assert len(shown) == 3
+    assert {(event["type"], event["symbol"]) for event in shown} == {("trade", "BRK/B")}
+    assert all(event["ts"] >= "2026-01-06" for event in shown)
+
+
+@slow
+@needs_jq
+def test_an_example_run_from_elsewhere_without_a_directory_leaves_nothing_behind(tmp_path: Path) -> None:
+    """Without DIR a script works in its own temporary directory, removes it, and writes nothing in the cwd."""
+    cwd, temporary = tmp_path / "cwd", tmp_path / "tmp"
+    cwd.mkdir()
+    temporary.mkdir()
+    result = run("validate-rejects.sh", cwd=cwd, TMPDIR=str(temporary))
+    assert result.returncode == 0, result.stdout
+    assert "line 17: unknown_type" in result.stdout
+    assert list(cwd.iterdir()) == []
+    assert list(temporary.iterdir()) == []
+
+
+def test_mixed_ndjson_has_every_event_type_and_bad_lines() -> None:
+    """data/mixed.ndjson holds each event type at least once, and lines that are not JSON."""
+    types, bad = set(), 0
+    for line in (EXAMPLES / "data" / "mixed.ndjson").read_text().splitlines():
+        try:
+            types.add(json.loads(line)["type"])
+        except json.JSONDecodeError:
+            bad += 1
+    assert {"trade", "quote", "depth", "snapshot", "bar", "integrity"} <= types
+    assert bad >= 1
+
+
+CRON = EXAMPLES / "cron" / "mdc-capture.cron"
+
+
+def cron_jobs() -> list[str]:
+    """The commands of the crontab's job lines (after the five schedule fields)."""
+    jobs = []
+    for line in CRON.read_text().splitlines():
+        if line.strip() and not line.startswith("#") and not re.match(r"\w+=", line):
+            fields = line.split(maxsplit=5)
+            assert len(fields) == 6, line
+            jobs.append(fields[5])
+    return jobs
+
+
+def test_the_crontab_captures_into_a_store_and_mentions_backfill() -> None:
+    """Its capture job runs the whole pipeline; backfill is named as coming later."""
+    jobs = cron_jobs()
+    assert any(all(name in job for name in ("mdc-capture sim", "mdc-validate", "mdc-store --root")) for job in jobs)
+    assert "backfill" in CRON.read_text().lower()
+
+
+@slow
+@needs_jq
+@pytest.mark.skipif(shutil.which("flock") is None, reason="the crontab uses flock")
+def test_the_crontab_jobs_run(tmp_path: Path) -> None:
+    """Each job, as cron would run it through bash (a capture cut to one second), exits 0 and fills store and log."""
+    store, log = tmp_path / "store", tmp_path / "log"
+    log.mkdir()
+    for job in cron_jobs():
+        command = job.replace("\\%", "%")
+        command = re.sub(r"--duration \d+", "--duration 1", command)
+        result = subprocess.run(
+            ["bash", "-c", command],
+            cwd=tmp_path,
+            env=environment(MDC_STORE=str(store), MDC_LOG=str(log)),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert result.returncode == 0, (command, result.stdout, result.stderr)
+    assert list(store.glob("SPY/trade/*.jsonl"))
+    assert "mdc-store: read " in (log / "capture.log").read_text()
+    assert datetime.now(UTC).strftime("%Y-%m-%d") in (log / "integrity.log").read_text()
