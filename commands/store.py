@@ -8,7 +8,7 @@ import click
 import trio
 from attrs import frozen
 
-from mdc.core.pipeline import check_frames
+from mdc.core.pipeline import check_lines
 from mdc.core.validate import Policy
 from mdc.io.rejects import RejectSink
 from mdc.io.stdio import read_frames
@@ -40,7 +40,7 @@ async def _main(config: Config) -> None:
     read = rejected = 0
     try:
         async for frames in read_frames():
-            events, bad = check_frames(read, frames, _STORE_POLICY)
+            events, bad = check_lines(read, frames, _STORE_POLICY)
             read += len(frames)
             rejected += len(bad)
             await rejects.write(bad)

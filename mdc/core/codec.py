@@ -47,7 +47,7 @@ MIGRATIONS: Final[Mapping[int, Migration]] = {}
 _TAG_PREFIX: Final = b'{"type":"'
 _TAG_START: Final = len(_TAG_PREFIX)
 
-_DECODERS: Final[dict[bytes, msgspec.json.Decoder[MarketEvent]]] = {
+DECODERS: Final[dict[bytes, msgspec.json.Decoder[MarketEvent]]] = {
     tag.encode(): msgspec.json.Decoder(cls) for tag, cls in EVENT_TYPES.items()
 }
 _ANY: Final = msgspec.json.Decoder(float_hook=Decimal)
@@ -89,7 +89,7 @@ def decode_fast(line: bytes) -> MarketEvent | None:
     """
     if not line.startswith(_TAG_PREFIX):
         return None
-    decoder = _DECODERS.get(line[_TAG_START : line.find(b'"', _TAG_START)])
+    decoder = DECODERS.get(line[_TAG_START : line.find(b'"', _TAG_START)])
     if decoder is None:
         return None
     try:

@@ -120,9 +120,21 @@ def observe_in(transient: Transient, event: MarketEvent) -> MarketEvent | Outcom
         The event itself (side possibly inferred) in the common case of nothing
         to report, else an :class:`Outcome`.
     """
-    gap, rejection = sequence_in(transient.sequences, event)
-    if rejection is not None:
-        return Outcome(None, (gap,) if gap is not None else (), rejection)
+    seq = event.seq
+    gap = None
+    if seq is not None:
+        # the common case inline: the next number on a known stream
+        sequences = transient.sequences
+        key = (event.provider, event.stream, event.symbol)
+        if sequences.get(key, -2) == seq - 1:
+            sequences[key] = seq
+        else:
+            gap, rejection = sequence_in(sequences, event)
+            if rejection is not None:
+                return Outcome(None, (gap,) if gap is not None else (), rejection)
+    cls = type(event)
+    if cls is not Quote and cls is not Trade:
+        return event if gap is None else Outcome(event, (gap,))
     passed, flag = market_in(transient.quotes, transient.trades, event)
     if gap is None and flag is None:
         return passed

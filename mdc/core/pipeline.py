@@ -14,13 +14,14 @@ import base64
 from collections.abc import Mapping, Sequence
 from typing import Final
 
+import msgspec
 from attrs import field, frozen
 from returns.result import Result, Success
 
-from .codec import decode_fast, decode_line, encode_event, encode_json
-from .collectors import Collectors, Outcome, freeze, observe_in, rejected_in, thaw
+from .codec import DECODERS, decode_fast, decode_line, encode_event, encode_json
+from .collectors import Collectors, Outcome, Transient, freeze, observe_in, rejected_in, thaw
 from .errors import Violation, Violations, violation
-from .events import Depth, MarketEvent, Quote, Trade
+from .events import SCHEMA_VERSION, Depth, MarketEvent, Quote, Trade
 from .framing import KEPT_PREFIX_BYTES, Frame, Oversize, Unterminated
 from .validate import Policy, check, validate_event
 
@@ -122,12 +123,22 @@ def validate_frames(state: ValidatorState, frames: Sequence[Frame], policy: Poli
     integrity_counts = dict(counts.integrity)
     lines: list[bytes] = []
     rejects: list[Reject] = []
+    decoders = DECODERS
     for frame in frames:
         line_no += 1
         event: MarketEvent | None = None
         checked: MarketEvent | list[Violation] | None
         if isinstance(frame, bytes):
-            event = decode_fast(frame)
+            # decode_fast, inline: the tag picks the decoder, anything unusual takes the slow path
+            decoder = decoders.get(frame[9 : frame.find(b'"', 9)]) if frame.startswith(b'{"type":"') else None
+            if decoder is not None:
+                try:
+                    event = decoder.decode(frame)
+                except (msgspec.DecodeError, UnicodeDecodeError):
+                    event = None
+                else:
+                    if event.v != SCHEMA_VERSION:
+                        event = None
             if event is None:
                 event, checked = _decode_and_check(frame, policy)
             else:
@@ -137,14 +148,7 @@ def validate_frames(state: ValidatorState, frames: Sequence[Frame], policy: Poli
             if checked is None:
                 continue
         if isinstance(checked, list):
-            if event is not None:
-                found, rejection = rejected_in(transient.sequences, event, checked)
-                if found is not None:
-                    lines.append(encode_event(found))
-                    integrity_counts[found.kind] = integrity_counts.get(found.kind, 0) + 1
-                if rejection is not None:
-                    checked.append(rejection)
-            rejects.append(Reject(line_no, _raw(frame), tuple(checked)))
+            rejects.append(_rejected(transient, event, checked, line_no, frame, lines, integrity_counts))
             continue
         outcome = observe_in(transient, checked)
         if not isinstance(outcome, Outcome):
@@ -154,43 +158,30 @@ def validate_frames(state: ValidatorState, frames: Sequence[Frame], policy: Poli
             else:
                 lines.append(encode_event(outcome))
             continue
-        for found in outcome.integrity:
-            lines.append(encode_event(found))
-            integrity_counts[found.kind] = integrity_counts.get(found.kind, 0) + 1
-        if outcome.event is None:
-            if outcome.rejection is not None:
-                rejects.append(Reject(line_no, _raw(frame), (outcome.rejection,)))
-            continue
-        lines.append(encode_event(outcome.event))
-        passed += 1
+        passed += _findings(outcome, line_no, frame, lines, rejects, integrity_counts)
     new_counts = Counts(line_no, counts.passed + passed, counts.rejected + len(rejects), integrity_counts)
     return ValidatorState(freeze(transient), new_counts), Batch(lines, rejects)
 
 
-# Keys whose values must be JSON numbers; a quoted value there (accepted on input) must be rewritten.
-# Keys every line mdc writes carries although the reader has a default for them.
-_ALWAYS_WRITTEN: Final[dict[type, tuple[bytes, ...]]] = {
-    Trade: (b'"v":', b'"side":'),
-    Quote: (b'"v":',),
-    Depth: (b'"v":',),
-}
-_NUMBER_KEYS: Final[dict[type, tuple[bytes, ...]]] = {
-    Trade: (b'"price":"', b'"size":"'),
-    Quote: (b'"bid_price":"', b'"bid_size":"', b'"ask_price":"', b'"ask_size":"'),
-    Depth: (b'"price":"', b'"size":"'),
-}
+# The canonical start of a line of each type that may pass through as it is.
+_WHITESPACE: Final = b" \t\r"
+_PREFIX: Final[dict[type, bytes]] = {cls: b'{"type":"%s","v":1,' % cls.TYPE.encode() for cls in (Trade, Quote, Depth)}
 
 
 def passes_as_is(line: bytes, event: MarketEvent) -> bool:
     """Whether an accepted line may be written out byte for byte instead of re-encoded.
 
-    True for a trade, quote or depth line that the fast path decoded (so it
-    starts with its ``type``), that validation left unchanged (so its
-    timestamps are canonical), that holds no JSON whitespace, writes ``v`` (and
-    a trade's ``side``) and gives its prices and sizes as numbers. Such a line differs from mdc's own
-    encoding at most in key order after ``type``, number notation and fields
-    this version does not know, which it keeps. Re-encoding costs as much as
-    all the rules together, and most input was written by mdc in the first place.
+    True for a trade, quote or depth line that starts as mdc writes it
+    (``{"type":...,"v":1,``), holds no JSON whitespace, was left unchanged by
+    validation (so its timestamps are canonical and its side was known) and
+    has exactly one string value per string field of the event. The last test
+    is a count of ``":"`` (a key followed by a string), which in compact JSON
+    cannot occur inside a string; it catches a price or size given as a string
+    (accepted on input, written as a number) and a missing ``side`` (mdc always
+    writes it). Such a line differs from mdc's own encoding at most in key order
+    and number notation; a field this version does not know and which holds
+    a string sends the line to re-encoding, and one with another value is kept.
+    Checking costs a fraction of re-encoding, and most input was written by mdc.
 
     Args:
         line: the input line.
@@ -199,17 +190,24 @@ def passes_as_is(line: bytes, event: MarketEvent) -> bool:
     Returns:
         Whether to write ``line`` itself.
     """
-    keys = _NUMBER_KEYS.get(type(event))
-    if keys is None or b" " in line or b"\t" in line or b"\r" in line:
+    cls = type(event)
+    prefix = _PREFIX.get(cls)
+    if prefix is None or not line.startswith(prefix) or len(line.translate(None, _WHITESPACE)) != len(line):
         return False
-    for key in _ALWAYS_WRITTEN[type(event)]:
-        if key not in line:
-            return False
-    return all(key not in line for key in keys)
+    # type, symbol, ts, ts_recv, provider and stream are strings in every event
+    if isinstance(event, Trade):  # + side, exchange?, trade_id?
+        strings = 7 + (event.exchange is not None) + (event.trade_id is not None)
+    elif isinstance(event, Quote):  # + bid_exchange?, ask_exchange?
+        strings = 6 + (event.bid_exchange is not None) + (event.ask_exchange is not None)
+    elif isinstance(event, Depth):  # + side, op, exchange?
+        strings = 8 + (event.exchange is not None)
+    else:
+        return False
+    return line.count(b'":"') == strings
 
 
 def check_frames(line_no: int, frames: Sequence[Frame], policy: Policy) -> tuple[list[MarketEvent], list[Reject]]:
-    """Decode and check a batch without the collectors (for sinks such as ``mdc-store``).
+    """Decode and check a batch without the collectors (for aggregations such as ``mdc-bars``).
 
     Args:
         line_no: how many lines came before this batch.
@@ -223,19 +221,55 @@ def check_frames(line_no: int, frames: Sequence[Frame], policy: Policy) -> tuple
     rejects: list[Reject] = []
     for frame in frames:
         line_no += 1
-        checked: MarketEvent | list[Violation] | None
-        if isinstance(frame, bytes):
-            event = decode_fast(frame)
-            checked = _slow(frame, policy) if event is None else check(event, policy)
-        else:
-            checked = _special(frame, policy, line_no, rejects)
-            if checked is None:
-                continue
+        _, checked = _check_frame(frame, policy, line_no, rejects)
         if isinstance(checked, list):
             rejects.append(Reject(line_no, _raw(frame), tuple(checked)))
-        else:
+        elif checked is not None:
             events.append(checked)
     return events, rejects
+
+
+def check_lines(
+    line_no: int, frames: Sequence[Frame], policy: Policy
+) -> tuple[list[tuple[MarketEvent, bytes]], list[Reject]]:
+    """Like :func:`check_frames`, with each valid event's line as it should be written (for sinks).
+
+    The line is the input itself when :func:`passes_as_is` allows, else the canonical encoding.
+
+    Args:
+        line_no: how many lines came before this batch.
+        frames: the batch, in input order.
+        policy: the tunable limits.
+
+    Returns:
+        (event, line without newline) pairs and the rejects, each in input order.
+    """
+    accepted: list[tuple[MarketEvent, bytes]] = []
+    rejects: list[Reject] = []
+    for frame in frames:
+        line_no += 1
+        event, checked = _check_frame(frame, policy, line_no, rejects)
+        if isinstance(checked, list):
+            rejects.append(Reject(line_no, _raw(frame), tuple(checked)))
+        elif checked is None:
+            continue
+        elif checked is event and isinstance(frame, bytes) and passes_as_is(frame, checked):
+            accepted.append((checked, frame))
+        else:
+            accepted.append((checked, encode_event(checked)))
+    return accepted, rejects
+
+
+def _check_frame(
+    frame: Frame, policy: Policy, line_no: int, rejects: list[Reject]
+) -> tuple[MarketEvent | None, MarketEvent | list[Violation] | None]:
+    """(the decoded event, the checked event or its violations); None when already rejected."""
+    if isinstance(frame, bytes):
+        event = decode_fast(frame)
+        if event is None:
+            return _decode_and_check(frame, policy)
+        return event, check(event, policy)
+    return None, _special(frame, policy, line_no, rejects)
 
 
 def _raw(frame: Frame) -> bytes:
@@ -246,6 +280,46 @@ def _raw(frame: Frame) -> bytes:
             return frame.line
         case Oversize():
             return frame.prefix
+
+
+def _rejected(  # noqa: PLR0917 - a private step of the loop above, sharing its locals
+    transient: Transient,
+    event: MarketEvent | None,
+    violations: list[Violation],
+    line_no: int,
+    frame: Frame,
+    lines: list[bytes],
+    integrity_counts: dict[str, int],
+) -> Reject:
+    """A line that broke rules: count its sequence number when it has one, and build its reject."""
+    if event is not None:
+        found, rejection = rejected_in(transient.sequences, event, violations)
+        if found is not None:
+            lines.append(encode_event(found))
+            integrity_counts[found.kind] = integrity_counts.get(found.kind, 0) + 1
+        if rejection is not None:
+            violations.append(rejection)
+    return Reject(line_no, _raw(frame), tuple(violations))
+
+
+def _findings(  # noqa: PLR0917 - a private step of the loop above, sharing its locals
+    outcome: Outcome,
+    line_no: int,
+    frame: Frame,
+    lines: list[bytes],
+    rejects: list[Reject],
+    integrity_counts: dict[str, int],
+) -> int:
+    """Write what the collectors found and the event (or its rejection); 1 if the event passed."""
+    for found in outcome.integrity:
+        lines.append(encode_event(found))
+        integrity_counts[found.kind] = integrity_counts.get(found.kind, 0) + 1
+    if outcome.event is None:
+        if outcome.rejection is not None:
+            rejects.append(Reject(line_no, _raw(frame), (outcome.rejection,)))
+        return 0
+    lines.append(encode_event(outcome.event))
+    return 1
 
 
 def _decode_and_check(line: bytes, policy: Policy) -> tuple[MarketEvent | None, MarketEvent | list[Violation]]:
@@ -334,6 +408,7 @@ __all__ = [
     "Reject",
     "ValidatorState",
     "check_frames",
+    "check_lines",
     "describe_reject",
     "encode_reject",
     "validate_frames",

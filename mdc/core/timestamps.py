@@ -85,13 +85,21 @@ def is_canonical(text: str) -> bool:
     return (
         len(text) == CANONICAL_LENGTH
         and text[29] == "Z"
-        and text[19] == "."
-        and text[16] == ":"
-        and text[17] in "012345"
-        and text[18] in "0123456789"
+        and _valid_second_prefix(text[:20])
         and text[20:29].isdigit()
         and text.isascii()
-        and _minute_seconds(text[:16]) is not None
+    )
+
+
+@lru_cache(maxsize=65536)
+def _valid_second_prefix(prefix: str) -> bool:
+    """Whether ``YYYY-MM-DDTHH:MM:SS.`` names a real second (cached: consecutive events share it)."""
+    return (
+        prefix[19] == "."
+        and prefix[16] == ":"
+        and prefix[17] in "012345"
+        and prefix[18] in "0123456789"
+        and _minute_seconds(prefix[:16]) is not None
     )
 
 

@@ -396,7 +396,9 @@ def _quick_depth(depth: Depth, _: Policy) -> bool:
     if depth.side not in _BOOK_SIDE_SET or price is None or not _ZERO < price < _HUGE:
         return False
     if depth.position is None:
-        return op == "set" and size is not None and _ZERO <= size < _HUGE
+        if op == "set":
+            return size is not None and _ZERO <= size < _HUGE
+        return op == "delete" and (size is None or size == _ZERO)
     return (
         depth.position >= 0
         and size is not None

@@ -10,25 +10,22 @@ across files, the files' path order.
 
 from __future__ import annotations
 
-import gzip
 import heapq
 import itertools
 import os
-import zlib
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import BinaryIO, Final
-
-import zstandard
+from typing import Final
 
 from mdc.core.codec import decode_line, encode_event
 from mdc.core.events import EVENT_TYPES
-from mdc.core.framing import Framer, Oversize, Unterminated, feed, finish
+from mdc.core.framing import Frame, Framer, Oversize, Unterminated, feed, finish
 from mdc.core.layout import SUFFIXES, PartitionName, parse_partition
 from mdc.core.selection import LineKey, Selection, line_key
 from mdc.core.validate import Policy, check
 
-CHUNK_BYTES: Final = 1 << 20
+from .compression import DamagedStream, read_chunks
+
 Warn = Callable[[str], None]
 Record = tuple[bytes, bytes]
 """(ts, line) of one stored event."""
@@ -169,26 +166,14 @@ def _slow_key(path: Path, line_no: int, line: bytes, unterminated: bool, warn: W
     return encode_event(valid), (valid.ts.encode(), valid.TYPE.encode(), valid.symbol.encode())
 
 
-def _frames(path: Path, warn: Warn) -> Iterator[list[bytes | Oversize | Unterminated]]:
+def _frames(path: Path, warn: Warn) -> Iterator[list[Frame]]:
     framer = Framer()
     try:
-        with _open(path) as stream:
-            while chunk := stream.read(CHUNK_BYTES):
-                framer, frames = feed(framer, chunk)
-                yield frames
-    except (EOFError, zlib.error, gzip.BadGzipFile, zstandard.ZstdError) as error:
-        warn(f"{path}: compressed data is damaged or truncated ({error}); the rest of the file is skipped")
+        for chunk in read_chunks(path):
+            framer, frames = feed(framer, chunk)
+            yield frames
+    except DamagedStream as damage:
+        warn(f"{path}: {damage}; what came before it was read")
     except OSError as error:
         raise ReplayError(f"{path}: {error.strerror or error}") from error
     yield finish(framer)
-
-
-def _open(path: Path) -> BinaryIO:
-    name = path.name
-    if name.endswith(".gz"):
-        return gzip.open(path, "rb")  # type: ignore[return-value] # GzipFile is a binary file
-    if name.endswith(".zst"):
-        raw = path.open("rb")
-        reader: BinaryIO = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True, closefd=True)
-        return reader
-    return path.open("rb")

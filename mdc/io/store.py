@@ -13,11 +13,11 @@ from collections import OrderedDict, defaultdict
 from pathlib import Path
 from typing import BinaryIO, Final
 
-from mdc.core.codec import encode_event
 from mdc.core.events import MarketEvent
 from mdc.core.layout import relative_path
 
 MAX_OPEN_FILES: Final = 128
+MAX_CACHED_PATHS: Final = 65536
 
 
 class StoreError(Exception):
@@ -48,18 +48,26 @@ class JsonlStore:
         self._open: OrderedDict[Path, BinaryIO] = OrderedDict()
         self._written: set[Path] = set()
         self._max_open = max_open
+        self._paths: dict[tuple[str, str, str], Path] = {}
         self.events = 0
 
-    def write(self, events: list[MarketEvent]) -> None:
+    def write(self, events: list[tuple[MarketEvent, bytes]]) -> None:
         """Append a batch of events, flushing every file it touched.
 
         Args:
-            events: valid events (canonical timestamps, valid symbols).
+            events: valid events (canonical timestamps, valid symbols), each with
+                its line as it should be stored (see ``mdc.core.pipeline.check_lines``).
         """
         groups: defaultdict[Path, list[bytes]] = defaultdict(list)
-        for event in events:
-            parts = relative_path(event.TYPE, event.symbol, event.ts)
-            groups[self.root.joinpath(*parts)].append(encode_event(event))
+        paths = self._paths
+        for event, line in events:
+            key = (event.TYPE, event.symbol, event.ts[:10])
+            path = paths.get(key)
+            if path is None:
+                if len(paths) > MAX_CACHED_PATHS:
+                    paths.clear()
+                path = paths[key] = self.root.joinpath(*relative_path(event.TYPE, event.symbol, event.ts))
+            groups[path].append(line)
         for path, lines in groups.items():
             handle = self._handle(path)
             lines.append(b"")

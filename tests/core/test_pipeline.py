@@ -180,10 +180,20 @@ def test_unchanged_canonical_lines_pass_byte_for_byte_and_others_are_rewritten()
 
 
 def test_unknown_fields_survive_when_the_line_passes_as_is() -> None:
-    """Fields added in a later minor version are kept by an older validator when nothing else changes."""
-    newer = GOOD[:-1] + b',"venue_ts":"2026-11-24T14:30:00.000000000Z"}'
+    """A field added in a later minor version is kept when nothing else changes, unless it holds a string."""
+    newer = GOOD[:-1] + b',"venue_seq":12345}'
     _, batch = validate_frames(ValidatorState(), [newer], Policy())
     assert batch.lines == [newer]
+    with_string = GOOD[:-1] + b',"venue":"XNAS"}'
+    _, batch = validate_frames(ValidatorState(), [with_string], Policy())
+    assert batch.lines == [GOOD]  # re-encoded: this version cannot tell the string from a quoted number
+
+
+def test_a_quoted_number_behind_whitespace_is_still_caught() -> None:
+    """`"price": "10.5"` must not slip through the string count; any whitespace means re-encoding."""
+    spaced = GOOD.replace(b'"price":10.5', b'"price": "10.5"')
+    _, batch = validate_frames(ValidatorState(), [spaced], Policy())
+    assert batch.lines == [GOOD]
 
 
 def test_a_rejected_event_still_advances_its_sequence() -> None:

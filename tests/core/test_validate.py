@@ -5,11 +5,12 @@ from decimal import Decimal
 import attrs
 import pytest
 from hypothesis import given
+from hypothesis import strategies as st
 from returns.result import Failure, Success
 
 from mdc.core.events import Bar, Depth, Integrity, Quote, Snapshot, Trade
 from mdc.core.timestamps import NS_PER_SECOND
-from mdc.core.validate import CrossedQuotes, Policy, validate_event
+from mdc.core.validate import CrossedQuotes, Policy, check, check_in_detail, validate_event
 from mdc.testing.strategies import events
 
 TS = "2026-11-24T14:30:00.000000000Z"
@@ -172,3 +173,44 @@ def test_result_is_a_failure_tuple() -> None:
     result = validate_event(attrs.evolve(TRADE, provider=""), Policy())
     assert isinstance(result, Failure)
     assert isinstance(result.failure(), tuple)
+
+
+mutations = st.sampled_from(
+    [
+        {"price": Decimal(0)},
+        {"price": Decimal("NaN")},
+        {"size": Decimal(-1)},
+        {"size": None},
+        {"side": "BUY"},
+        {"op": "delete"},
+        {"op": "set"},
+        {"position": None},
+        {"position": -1},
+        {"bid_price": None},
+        {"ask_size": Decimal("Infinity")},
+        {"ts": "2026-11-24T14:30:00+01:00"},
+        {"ts_recv": "2026-11-24T14:30:00"},
+        {"symbol": "../x"},
+        {"provider": ""},
+        {"seq": -1},
+        {"volume": Decimal(-5)},
+        {"bids": ((Decimal(1), Decimal(1)), (Decimal(2), Decimal(1)))},
+        {},
+    ]
+)
+
+
+@given(events(), mutations, st.sampled_from(list(CrossedQuotes)))
+def test_the_quick_check_never_disagrees_with_the_detailed_one(
+    event: object, change: dict[str, object], crossed: CrossedQuotes
+) -> None:
+    """check()'s fast path is only a shortcut: its answer equals check_in_detail()'s for any event."""
+    declared = attrs.fields_dict(type(event))
+    fields = {
+        name: value
+        for name, value in change.items()
+        if name in declared and (value is not None or "None" in str(declared[name].type))
+    }
+    mutated = attrs.evolve(event, **fields)  # type: ignore[misc]
+    policy = Policy(crossed=crossed)
+    assert check(mutated, policy) == check_in_detail(mutated, policy)
