@@ -117,7 +117,7 @@ def _print_providers() -> None:
 @click.option("--max-events", type=click.IntRange(min=0), help="Stop after N events.")
 @click.option("--duration", type=click.FloatRange(min=0), metavar="SECONDS", help="Stop after this much wall time.")
 @click.option("--seed", help="[sim] Random seed (same seed, symbols and --start: same output).")
-@click.option("--rate", metavar="EV_PER_S|max", help="[sim] Events per second, or 'max'.")
+@click.option("--rate", metavar="EV_PER_S|max", help="[sim] Events per second in real time, or 'max' (default).")
 @click.option("--faults", metavar="LIST", help="[sim] Inject faults: gap,out_of_order,crossed,garbage,...")
 @click.option("--fault-rate", metavar="P", help="[sim] Probability per event of each enabled fault.")
 @click.option("--start", metavar="TS", help="[sim] Simulated start time (default: now).")

@@ -43,7 +43,7 @@ class SimProvider:
         ),
         options=(
             OptionSpec("seed", "random seed; the same seed, symbols and --start give identical output (default 0)"),
-            OptionSpec("rate", "events per second, or 'max' (default 1000)"),
+            OptionSpec("rate", "events per second paced in real time, or 'max' (the default: as fast as possible)"),
             OptionSpec("faults", "comma-separated faults to inject (see mdc-capture(1))"),
             OptionSpec("fault-rate", "probability per event of each enabled fault (default 0.01)"),
             OptionSpec("start", "simulated start time, ISO-8601 (default: now)"),
@@ -64,7 +64,7 @@ class SimProvider:
             ProviderError: an option has a bad value (exit 2).
         """
         options = request.options
-        rate = _rate(options.get("rate", "1000"))
+        rate = _rate(options.get("rate", "max"))
         start_ns = _start(options.get("start"), request.start_ns)
         config = SimConfig(
             symbols=request.symbols,

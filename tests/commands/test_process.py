@@ -97,6 +97,25 @@ def test_validate_flushes_what_it_read_before_exiting_on_ctrl_c(tmp_path: Path) 
     assert b"read 500, passed 500" in err
 
 
+def test_store_keeps_everything_it_read_when_interrupted(tmp_path: Path) -> None:
+    """Ctrl-C while stdin is still open: every line already read is in the store, exit 130."""
+    sample = subprocess.run(
+        command("mdc-capture", "sim", "SPY", *SEEDED, "--max-events", "700"), capture_output=True, check=True
+    ).stdout
+    root = tmp_path / "store"
+    process = subprocess.Popen(
+        command("mdc-store", "--root", str(root)), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert process.stdin is not None
+    process.stdin.write(sample)
+    process.stdin.flush()
+    _, err = _interrupt(process, signal.SIGINT)
+    assert process.returncode == 130
+    assert b"stored 700" in err
+    replayed = subprocess.run(command("mdc-replay", str(root)), capture_output=True, check=True).stdout
+    assert sorted(replayed.splitlines()) == sorted(sample.splitlines())
+
+
 def test_capture_validate_store_replay_keeps_every_event_in_time_order(tmp_path: Path) -> None:
     """The acceptance pipeline: what validate passes is what store keeps and replay returns, ts-ordered."""
     root = tmp_path / "store"
