@@ -7,17 +7,9 @@
 # Needs the mdc commands and jq on PATH.
 set -euo pipefail
 
-for program in mdc-capture jq; do
-    command -v "$program" > /dev/null || { echo "$0: $program is not on PATH" >&2; exit 1; }
-done
-if [[ $# -ge 1 ]]; then
-    work=$1
-    mkdir -p "$work"
-else
-    work=$(mktemp -d)
-    trap 'rm -rf "$work"' EXIT
-fi
-cd "$work"
+source "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
+need mdc-capture jq
+enter_workdir "$@"
 
 echo "== mdc-capture --list-providers"
 mdc-capture --list-providers

@@ -7,17 +7,9 @@
 # Needs the mdc commands and jq on PATH.
 set -euo pipefail
 
-for program in mdc-capture mdc-validate jq; do
-    command -v "$program" > /dev/null || { echo "$0: $program is not on PATH" >&2; exit 1; }
-done
-if [[ $# -ge 1 ]]; then
-    work=$1
-    mkdir -p "$work"
-else
-    work=$(mktemp -d)
-    trap 'rm -rf "$work"' EXIT
-fi
-cd "$work"
+source "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
+need mdc-capture mdc-validate jq
+enter_workdir "$@"
 rm -f rejects.jsonl
 
 echo "== mdc-capture sim SPY ... --faults all --fault-rate 0.002 | mdc-validate --rejects rejects.jsonl"

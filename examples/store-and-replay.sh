@@ -7,17 +7,9 @@
 # directory it removes. Needs the mdc commands and jq on PATH.
 set -euo pipefail
 
-for program in mdc-capture mdc-validate mdc-store mdc-replay jq; do
-    command -v "$program" > /dev/null || { echo "$0: $program is not on PATH" >&2; exit 1; }
-done
-if [[ $# -ge 1 ]]; then
-    work=$1
-    mkdir -p "$work"
-else
-    work=$(mktemp -d)
-    trap 'rm -rf "$work"' EXIT
-fi
-cd "$work"
+source "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
+need mdc-capture mdc-validate mdc-store mdc-replay jq
+enter_workdir "$@"
 rm -rf store rejects.jsonl
 
 # Two minutes of simulated market that start a minute before midnight UTC,

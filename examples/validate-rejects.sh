@@ -8,18 +8,10 @@
 # Needs the mdc commands and jq on PATH.
 set -euo pipefail
 
-for program in mdc-validate jq; do
-    command -v "$program" > /dev/null || { echo "$0: $program is not on PATH" >&2; exit 1; }
-done
+source "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
+need mdc-validate jq
 data="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/data/mixed.ndjson"
-if [[ $# -ge 1 ]]; then
-    work=$1
-    mkdir -p "$work"
-else
-    work=$(mktemp -d)
-    trap 'rm -rf "$work"' EXIT
-fi
-cd "$work"
+enter_workdir "$@"
 rm -f rejects.jsonl # --rejects appends: start afresh
 
 echo "== mdc-validate --rejects rejects.jsonl < data/mixed.ndjson > valid.ndjson"

@@ -52,21 +52,7 @@ def write_delete(book: Book, side: int, index: int) -> None:
         price = book.price(book.ticks[side][index])
         # Some price-level feeds remove a level by sending size 0 rather than a delete; send both forms.
         op, size = ("set", _NO_SHARES) if book.depth_seq % 4 == 0 else ("delete", None)
-    book.out.append(
-        Depth(
-            symbol=book.symbol,
-            ts=book.ts,
-            ts_recv=book.ts_recv,
-            provider=book.provider,
-            stream=book.depth_stream,
-            seq=book.depth_seq,
-            side=SIDE_NAMES[side],
-            op=op,
-            position=position,
-            price=price,
-            size=size,
-        )
-    )
+    _append_depth(book, side, op, position, price, size)
 
 
 def write_quote(book: Book, bid: int, bid_size: int, ask: int, ask_size: int) -> None:
@@ -133,6 +119,19 @@ def _write_level(book: Book, side: int, op: str, index: int) -> None:
     shares = book.sizes[side][index]
     book.depth_seq += 1
     book.depth_changes += 1
+    _append_depth(
+        book,
+        side,
+        op,
+        index if book.positional else None,
+        book.prices.get(ticks) or book.price(ticks),
+        book.volumes.get(shares) or book.volume(shares),
+    )
+
+
+def _append_depth(  # noqa: PLR0917 - the fields of one depth change, in wire order
+    book: Book, side: int, op: str, position: int | None, price: Decimal | None, size: Decimal | None
+) -> None:
     book.out.append(
         Depth(
             symbol=book.symbol,
@@ -143,8 +142,8 @@ def _write_level(book: Book, side: int, op: str, index: int) -> None:
             seq=book.depth_seq,
             side=SIDE_NAMES[side],
             op=op,
-            position=index if book.positional else None,
-            price=book.prices.get(ticks) or book.price(ticks),
-            size=book.volumes.get(shares) or book.volume(shares),
+            position=position,
+            price=price,
+            size=size,
         )
     )
