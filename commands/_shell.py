@@ -18,6 +18,7 @@ import signal
 import sys
 import traceback
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Final, NoReturn, TypeVar
 
 import click
@@ -36,6 +37,7 @@ EXIT_INTERRUPTED: Final = 130
 EXIT_TERMINATED: Final = 143
 
 ConfigT = TypeVar("ConfigT")
+FC = TypeVar("FC", bound=Callable[..., object])
 
 
 class CommandError(Exception):
@@ -169,6 +171,18 @@ def unwrap_group(error: BaseException) -> BaseException:
 
 
 # click options shared by the commands
+
+
+def rejects_option(what: str = "each rejected line, with every reason,") -> Callable[[FC], FC]:
+    """``--rejects FILE``: where rejected lines go (appended as JSON records; else described on stderr)."""
+    return click.option(
+        "--rejects",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help=f"Append {what} to FILE as JSON (else they go to stderr).",
+    )
+
+
+quiet_option = click.option("-q", "--quiet", is_flag=True, help="No summary line on stderr.")
 
 debug_option = click.option(
     "--debug", is_flag=True, default=False, help="Print tracebacks for unexpected errors (or set MDC_DEBUG=1)."

@@ -18,7 +18,7 @@ from mdc.core.validate import Policy
 from mdc.io.rejects import RejectSink
 from mdc.io.stdio import Output, read_frames
 
-from ._shell import debug_option, run, say
+from ._shell import debug_option, quiet_option, rejects_option, run, say
 
 PROG = "mdc-bars"
 _POLICY = Policy(max_skew_ns=2**62)
@@ -97,12 +97,8 @@ def _late(trade: Trade, interval: Interval) -> Reject:
         "are not closed early (a symbol's own later trade always closes its earlier bars)."
     ),
 )
-@click.option(
-    "--rejects",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Append rejected lines and late trades to FILE as JSON (else they go to stderr).",
-)
-@click.option("-q", "--quiet", is_flag=True, help="No summary line on stderr.")
+@rejects_option("rejected lines and late trades")
+@quiet_option
 @debug_option
 def main(interval: str, lateness: float, rejects: Path | None, quiet: bool, debug: bool) -> None:
     """Aggregate the trades on stdin into OHLCV bars (with VWAP and trade count) on stdout.

@@ -14,7 +14,7 @@ from mdc.io.rejects import RejectSink
 from mdc.io.stdio import read_frames
 from mdc.io.store import JsonlStore, StoreError
 
-from ._shell import EXIT_IOERR, CommandError, debug_option, run, say
+from ._shell import EXIT_IOERR, CommandError, debug_option, quiet_option, rejects_option, run, say
 
 PROG = "mdc-store"
 
@@ -65,12 +65,8 @@ async def _main(config: Config) -> None:
     type=click.Path(path_type=Path),
     help="The store's root directory (created when missing).",
 )
-@click.option(
-    "--rejects",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Append each rejected line, with every reason, to FILE as JSON (else they go to stderr).",
-)
-@click.option("-q", "--quiet", is_flag=True, help="No summary line on stderr.")
+@rejects_option()
+@quiet_option
 @debug_option
 def main(root: Path, rejects: Path | None, quiet: bool, debug: bool) -> None:
     """Store NDJSON market events from stdin under ROOT.

@@ -20,7 +20,7 @@ from mdc.core.validate import CrossedQuotes, Policy
 from mdc.io.rejects import RejectSink
 from mdc.io.stdio import Output, read_frames
 
-from ._shell import EXIT_DATAERR, CommandError, debug_option, run, say
+from ._shell import EXIT_DATAERR, CommandError, debug_option, quiet_option, rejects_option, run, say
 
 PROG = "mdc-validate"
 
@@ -73,11 +73,7 @@ def summary(counts: Counts) -> str:
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option(
-    "--rejects",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Append each rejected line, with every reason, to FILE as JSON (else they go to stderr).",
-)
+@rejects_option()
 @click.option("--strict", is_flag=True, help="Stop at the first rejected line and exit 65.")
 @click.option(
     "--max-skew",
@@ -95,7 +91,7 @@ def summary(counts: Counts) -> str:
     show_default=True,
     help="Longer lines are rejected without being held in memory.",
 )
-@click.option("-q", "--quiet", is_flag=True, help="No summary line on stderr.")
+@quiet_option
 @debug_option
 def main(
     rejects: Path | None,
