@@ -17,7 +17,8 @@ from typing import Final
 
 from attrs import frozen
 
-from .layout import PartitionName
+from .layout import PartitionName, overlaps
+from .timestamps import to_ns
 
 _TAG: Final = b'{"type":"'
 _SYMBOL: Final = b'"symbol":"'
@@ -75,7 +76,19 @@ class Selection:
         )
 
     def may_contain(self, partition: PartitionName) -> bool:
-        """Whether a partition file can hold a selected event, judging by its path alone."""
+        """Whether a stored file can hold a selected event, judging by what its path tells.
+
+        Args:
+            partition: the file's symbol, type and time range (see :func:`mdc.core.layout.parse_path`).
+
+        Returns:
+            False only when the path rules every selected event out.
+
+        >>> start = to_ns("2026-11-24T14:00:00.000000000Z")
+        >>> hour = PartitionName("SPY", "trade", "2026-11-24T14", start, start + 3600 * 10**9)
+        >>> Selection(start="2026-11-24T15:00:00.000000000Z").may_contain(hour)
+        False
+        """
         if partition.event_type is not None and self.types is not None and partition.event_type not in self.types:
             return False
         if (
@@ -84,9 +97,8 @@ class Selection:
             and not any(fnmatchcase(partition.symbol, pattern) for pattern in self.symbols)
         ):
             return False
-        if partition.date is not None:
-            if self.start is not None and partition.date < self.start[:10]:
-                return False
-            if self.end is not None and partition.date > self.end[:10]:
-                return False
-        return True
+        return overlaps(
+            (partition.start_ns, partition.end_ns),
+            None if self.start is None else to_ns(self.start),
+            None if self.end is None else to_ns(self.end),
+        )

@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 import gzip
+import math
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
+import pytest
 import zstandard
+from click.testing import CliRunner
+from mdc_commands.replay import main as replay_command
 
 from mdc.core.codec import encode_event
 from mdc.core.events import Trade
 from mdc.core.selection import Selection, line_key
 from mdc.core.timestamps import from_ns, to_ns
-from mdc.io.replay import find_files, replay
+from mdc.io.replay import find_files, replay, replay_records, schedule
+
+MDC_REPLAY = Path(sys.executable).parent / "mdc-replay"
 
 START = to_ns("2026-01-05T14:30:00.000000000Z")
 
@@ -154,3 +164,54 @@ def test_line_key_reads_canonical_lines_and_refuses_others() -> None:
     assert line_key(b'{"v":1,"type":"trade"}') is None
     assert line_key(line[:-1]) is None
     assert line_key(line.replace(b'00Z"', b'00+00:00"')) is None
+
+
+def test_records_carry_their_ts_and_schedule_spaces_them_by_speed(tmp_path: Path) -> None:
+    """replay_records yields (ts, line); schedule puts line k at (ts_k - ts_0) / speed seconds."""
+    lines = [trade_line("A", i * 250_000_000, i) for i in range(5)]
+    write_partition(tmp_path, "A", "2026-01-05.jsonl", lines)
+    records = list(replay_records([tmp_path], Selection(), print))
+    assert records == [(from_ns(START + i * 250_000_000).encode(), line) for i, line in enumerate(lines)]
+    assert list(schedule(records, 2)) == [(i * 0.125, line) for i, line in enumerate(lines)]
+
+
+@pytest.mark.parametrize("speed", ["-1", "nan", "inf", "fast"])
+def test_a_speed_that_is_not_a_finite_number_at_least_0_is_a_usage_error(tmp_path: Path, speed: str) -> None:
+    """--speed takes 0 (as fast as possible) or a positive factor; anything else exits 2."""
+    result = CliRunner().invoke(replay_command, [str(tmp_path), "--speed", speed])
+    assert result.exit_code == 2
+    assert "--speed" in result.output
+
+
+def test_speed_0_is_as_fast_as_possible(tmp_path: Path) -> None:
+    """--speed 0 (the default) ignores the gaps between events."""
+    write_partition(tmp_path, "A", "2026-01-05.jsonl", [trade_line("A", 0, 1), trade_line("A", 3600 * 10**9, 2)])
+    result = subprocess.run([MDC_REPLAY, tmp_path, "--speed", "0"], capture_output=True, timeout=30, check=True)
+    assert result.stdout.count(b"\n") == 2
+
+
+def test_speed_paces_the_output_by_event_time(tmp_path: Path) -> None:
+    """2 s of event time at --speed 4 takes 0.5 s (+- 0.25 s) from the first line to the last, evenly spread."""
+    write_partition(tmp_path, "A", "2026-01-05.jsonl", [trade_line("A", i * 100_000_000, i) for i in range(21)])
+    process = subprocess.Popen([MDC_REPLAY, tmp_path, "--speed", "4"], stdout=subprocess.PIPE)
+    assert process.stdout is not None
+    arrivals = []
+    for _ in process.stdout:
+        arrivals.append(time.monotonic())
+    assert process.wait(timeout=30) == 0
+    assert len(arrivals) == 21
+    assert math.isclose(arrivals[-1] - arrivals[0], 0.5, abs_tol=0.25)
+    assert math.isclose(arrivals[10] - arrivals[0], 0.25, abs_tol=0.2)
+
+
+def test_ctrl_c_ends_a_paced_replay_at_once(tmp_path: Path) -> None:
+    """An hour of events in real time stops within a second of SIGINT, with status 130 and whole lines."""
+    write_partition(tmp_path, "A", "2026-01-05.jsonl", [trade_line("A", i * 60 * 10**9, i) for i in range(60)])
+    process = subprocess.Popen([MDC_REPLAY, tmp_path, "--speed", "1"], stdout=subprocess.PIPE)
+    assert process.stdout is not None
+    assert process.stdout.readline() == trade_line("A", 0, 0) + b"\n"
+    process.send_signal(signal.SIGINT)
+    sent = time.monotonic()
+    assert process.wait(timeout=10) == 130
+    assert time.monotonic() - sent < 1.5
+    assert process.stdout.read() == b""

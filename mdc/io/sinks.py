@@ -1,0 +1,378 @@
+"""Sinks: where the store puts events after the WAL, file by file, frame by frame.
+
+A sink routes each event to a partition file by the store's layout and
+partitioning, appends to it in whole compressed frames (one per batch), and
+tells the store which files a batch is about to touch for the first time in
+the current commit interval, with their lengths, so the WAL can note them
+before a single byte is appended (see :mod:`mdc.io.storage`).
+
+The JSONL sink writes ``.jsonl`` files, compressed or not. The Parquet sink
+stages open partitions as JSONL under ``.mdc/staging/`` and finalises each
+into one ``.parquet`` file (atomically, merging with a file already there)
+once the newest event is past the partition's end by ``close_after``, or on
+``mdc-store compact``.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import os
+import time
+from collections import OrderedDict, defaultdict
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Final
+
+from attrs import field, frozen
+
+from mdc.core.events import MarketEvent
+from mdc.core.layout import Layout, Partitioning, event_path, parse_path, partition_bounds, partition_key
+from mdc.core.retention import StoredFile, expired
+from mdc.core.timestamps import NS_PER_SECOND, to_ns
+
+from .atomic import fsync_directory, write_atomically
+from .compression import Codec, Compression, FramedAppender, content_digest, read_chunks
+
+MAX_OPEN_FILES: Final = 256
+STAGING: Final = (".mdc", "staging")
+DAY_NS: Final = 86_400 * NS_PER_SECOND
+
+
+class Format(enum.Enum):
+    """How events are kept on disk (``--format``)."""
+
+    JSONL = "jsonl"
+    PARQUET = "parquet"
+
+
+class SinkError(Exception):
+    """A sink file is not what the commit point says it should be."""
+
+
+@frozen
+class SinkConfig:
+    """Layout, partitioning, format and compression of a store, and its limits.
+
+    Attributes:
+        layout: the directory layout.
+        partitioning: the partition length.
+        format: JSONL or Parquet.
+        compression: the codec for JSONL files (Parquet files always use zstd).
+        float_prices: Parquet prices and sizes as float64 instead of decimals.
+        close_after_ns: Parquet partitions are finalised when the newest event is this far past their end.
+        retention_ns: delete partitions that ended more than this long ago (None: keep all).
+        max_bytes: delete the oldest partitions while the store is bigger (None: no limit).
+    """
+
+    layout: Layout = Layout.BY_SYMBOL
+    partitioning: Partitioning = Partitioning.DAILY
+    format: Format = Format.JSONL
+    compression: Compression = field(factory=lambda: Compression(Codec.NONE))
+    float_prices: bool = False
+    close_after_ns: int = 600 * NS_PER_SECOND
+    retention_ns: int | None = None
+    max_bytes: int | None = None
+
+    def fixed_settings(self) -> dict[str, object]:
+        """The settings a store keeps for life (a mismatch on reopening is refused)."""
+        return {
+            "layout": self.layout.value,
+            "partition": self.partitioning.value,
+            "format": self.format.value,
+            "float_prices": self.float_prices,
+        }
+
+    def settings(self) -> dict[str, object]:
+        """Everything written to ``store.json``."""
+        return {**self.fixed_settings(), "compression": self.compression.codec.value, "level": self.compression.level}
+
+
+class Sink:
+    """Appends events to partition files; see the module docstring.
+
+    Args:
+        root: the store root.
+        config: the store's settings.
+    """
+
+    def __init__(self, root: Path, config: SinkConfig) -> None:
+        self.root = root
+        self.config = config
+        self._routes: dict[tuple[str, str, str], str] = {}
+        self._open: OrderedDict[str, FramedAppender] = OrderedDict()
+        self._interval: set[str] = set()
+        self._new_directories: set[Path] = set()
+        self.newest_ns: int | None = None
+        self.files_written: set[str] = set()
+        self._sizes: dict[str, StoredFile] | None = None
+
+    # ------------------------------------------------------------------ routing
+
+    def _ending(self) -> str:
+        return ".jsonl" if self.config.format is Format.PARQUET else self.config.compression.ending
+
+    def route(self, event: MarketEvent) -> str:
+        """The path (relative to the root) of the file an event is appended to."""
+        key = partition_key(self.config.partitioning, event.ts)
+        cache_key = (event.TYPE, event.symbol, key)
+        path = self._routes.get(cache_key)
+        if path is None:
+            parts = event_path(
+                self.config.layout, self.config.partitioning, event.TYPE, event.symbol, event.ts, self._ending()
+            )
+            if self.config.format is Format.PARQUET:
+                parts = (*STAGING, *parts)
+            path = "/".join(parts)
+            if len(self._routes) > 65536:
+                self._routes.clear()
+            self._routes[cache_key] = path
+        return path
+
+    def opening(self, batch: list[tuple[MarketEvent, bytes]]) -> list[tuple[str, int]]:
+        """The files this batch touches for the first time in the interval, with their current lengths.
+
+        Marks them touched: the caller writes these to the WAL before calling :meth:`append`.
+        """
+        found: list[tuple[str, int]] = []
+        for event, _ in batch:
+            path = self.route(event)
+            if path in self._interval:
+                continue
+            self._interval.add(path)
+            appender = self._open.get(path)
+            if appender is not None:
+                length = appender.size()
+            else:
+                try:
+                    length = (self.root / path).stat().st_size
+                except FileNotFoundError:
+                    length = 0
+            found.append((path, length))
+        return found
+
+    # ------------------------------------------------------------------ writing
+
+    def append(self, batch: list[tuple[MarketEvent, bytes]]) -> None:
+        """Append a batch, one frame per file, in the order given."""
+        groups: defaultdict[str, list[bytes]] = defaultdict(list)
+        newest = self.newest_ns
+        for event, line in batch:
+            groups[self.route(event)].append(line)
+            ts = to_ns(event.ts)
+            if newest is None or ts > newest:
+                newest = ts
+        self.newest_ns = newest
+        for path, lines in groups.items():
+            appender = self._appender(path)
+            lines.append(b"")
+            appender.write(b"\n".join(lines))
+            appender.flush()
+
+    def _appender(self, path: str) -> FramedAppender:
+        appender = self._open.get(path)
+        if appender is not None:
+            self._open.move_to_end(path)
+            return appender
+        if len(self._open) >= MAX_OPEN_FILES:
+            oldest_path, oldest = self._open.popitem(last=False)
+            if oldest_path in self._interval:
+                oldest.sync()
+            oldest.close()
+        target = self.root / path
+        if not target.parent.is_dir():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self._new_directories.add(target.parent)
+        appender = FramedAppender(target, self.config.compression if self.config.format is Format.JSONL else _PLAIN)
+        self._open[path] = appender
+        self.files_written.add(path)
+        return appender
+
+    def truncate(self, path: str, length: int) -> None:
+        """Cut a file back to the length the WAL noted before the crashed interval touched it.
+
+        Raises:
+            SinkError: the file is shorter than noted, or missing though it had data.
+        """
+        appender = self._open.pop(path, None)
+        if appender is not None:
+            appender.close()
+        target = self.root / path
+        try:
+            size = target.stat().st_size
+        except FileNotFoundError:
+            if length == 0:
+                return
+            raise SinkError(f"{target}: missing, but the WAL says it held {length} bytes") from None
+        if size < length:
+            raise SinkError(
+                f"{target}: {size} bytes, but the WAL says it held {length}; it was changed behind the store"
+            )
+        if size > length:
+            os.truncate(target, length)
+
+    def flush(self, *, sync: bool) -> None:
+        """End every pending frame; with ``sync``, fsync the files touched in this interval and new directories."""
+        for path in list(self._interval):
+            appender = self._open.get(path)
+            if appender is not None:
+                appender.flush()
+                if sync:
+                    appender.sync()
+        if sync:
+            for directory in sorted(self._new_directories, key=lambda item: len(item.parts), reverse=True):
+                fsync_directory(directory)
+                fsync_directory(directory.parent)
+            self._new_directories.clear()
+
+    def end_interval(self) -> None:
+        """A commit happened: the next touch of any file starts a new interval for it."""
+        self._interval.clear()
+
+    def after_commit(self, now_ns: int | None = None) -> list[str]:
+        """Work that needs committed data: Parquet finalisation and retention.
+
+        Args:
+            now_ns: the wall clock (for retention), read when not given.
+
+        Returns:
+            What was deleted by retention (paths relative to the root).
+        """
+        if self.config.format is Format.PARQUET:
+            self.finalise(everything=False)
+        if self.config.retention_ns is None and self.config.max_bytes is None:
+            return []
+        return self._apply_retention(time.time_ns() if now_ns is None else now_ns)
+
+    # ------------------------------------------------------------------ Parquet
+
+    def finalise(self, *, everything: bool) -> list[str]:
+        """Turn staged partitions into Parquet files: those closed by time, or all with ``everything``.
+
+        Returns:
+            The Parquet files written (relative paths).
+        """
+        staging_root = self.root.joinpath(*STAGING)
+        if not staging_root.is_dir():
+            return []
+        written: list[str] = []
+        for staged in sorted(staging_root.rglob("*.jsonl")):
+            relative = staged.relative_to(staging_root)
+            name = parse_path(self.config.layout, self.config.partitioning, relative.parts)
+            if name is None:
+                continue
+            closed = self.newest_ns is not None and name.end_ns + self.config.close_after_ns <= self.newest_ns
+            if not (everything or closed):
+                continue
+            path = "/".join((*STAGING, *relative.parts))
+            if path in self._interval:
+                continue  # holds uncommitted events
+            written.append(self._finalise_one(staged, path, name.event_type))
+        return written
+
+    def _finalise_one(self, staged: Path, path: str, event_type: str | None) -> str:
+        from .parquet import parquet_digest, read_lines, write_parquet  # noqa: PLC0415 - pyarrow only when needed
+
+        appender = self._open.pop(path, None)
+        if appender is not None:
+            appender.close()
+        relative = staged.relative_to(self.root.joinpath(*STAGING))
+        target = self.root.joinpath(*relative.parts[:-1], relative.name.removesuffix(".jsonl") + ".parquet")
+        before = parquet_digest(target) if target.exists() else None
+        intent = self.root / ".mdc" / "finalise.json"
+        write_atomically(
+            intent,
+            json.dumps({"staging": path, "target": str(target.relative_to(self.root)), "before": before}).encode(),
+        )
+        lines: Iterable[bytes] = _chain(read_lines(target) if before is not None else iter(()), _lines_of(staged))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        write_parquet(lines, event_type or staged.parent.name, target, float_prices=self.config.float_prices)
+        staged.unlink()
+        fsync_directory(staged.parent)
+        intent.unlink()
+        return str(target.relative_to(self.root))
+
+    def recover(self) -> None:
+        """Finish or undo a Parquet finalisation that a crash interrupted."""
+        intent = self.root / ".mdc" / "finalise.json"
+        if not intent.exists():
+            return
+        from .parquet import parquet_digest  # noqa: PLC0415 - pyarrow only when needed
+
+        plan = json.loads(intent.read_text())
+        target = self.root / plan["target"]
+        now = parquet_digest(target) if target.exists() else None
+        staged = self.root / plan["staging"]
+        if now is not None and list(now) != (plan["before"] and list(plan["before"])):
+            staged.unlink(missing_ok=True)  # the new Parquet file holds the staged events
+        intent.unlink()
+
+    # ------------------------------------------------------------------ retention
+
+    def _inventory(self) -> dict[str, StoredFile]:
+        files: dict[str, StoredFile] = {}
+        for path in _data_files(self.root):
+            relative = path.relative_to(self.root)
+            parts = relative.parts[2:] if relative.parts[:2] == STAGING else relative.parts
+            name = parse_path(self.config.layout, self.config.partitioning, parts)
+            if name is not None:
+                files[str(relative)] = StoredFile(str(relative), name.start_ns, name.end_ns, path.stat().st_size)
+        return files
+
+    def _apply_retention(self, now_ns: int) -> list[str]:
+        files = self._inventory()
+        newest = self.newest_ns
+        protected = set(self._interval)
+        if newest is not None:
+            protected |= {path for path, stored in files.items() if stored.start_ns <= newest < stored.end_ns}
+        doomed = expired(files.values(), now_ns, self.config.retention_ns, self.config.max_bytes, frozenset(protected))
+        for stored in doomed:
+            appender = self._open.pop(stored.path, None)
+            if appender is not None:
+                appender.close()
+            (self.root / stored.path).unlink(missing_ok=True)
+        return [stored.path for stored in doomed]
+
+    def close(self) -> None:
+        """Close every open file (after the store's final commit)."""
+        while self._open:
+            _, appender = self._open.popitem(last=False)
+            appender.close()
+
+
+_PLAIN: Final = Compression(Codec.NONE)
+
+
+def make_sink(root: Path, config: SinkConfig) -> Sink:
+    """The sink for a store's settings."""
+    return Sink(root, config)
+
+
+def _data_files(root: Path) -> Iterator[Path]:
+    for directory, subdirectories, names in os.walk(root):
+        if Path(directory) == root:
+            subdirectories[:] = [name for name in subdirectories if name != ".mdc"]
+            staging = root.joinpath(*STAGING)
+            if staging.is_dir():
+                yield from staging.rglob("*.jsonl")
+        for name in names:
+            if name.endswith((".jsonl", ".jsonl.gz", ".jsonl.zst", ".jsonl.lz4", ".parquet")):
+                yield Path(directory, name)
+
+
+def _lines_of(path: Path) -> Iterator[bytes]:
+    pending = b""
+    for chunk in read_chunks(path):
+        lines = (pending + chunk).split(b"\n")
+        pending = lines.pop()
+        yield from (line for line in lines if line)
+    if pending:
+        yield pending
+
+
+def _chain(first: Iterable[bytes], second: Iterable[bytes]) -> Iterator[bytes]:
+    yield from first
+    yield from second
+
+
+__all__ = ["Format", "Sink", "SinkConfig", "SinkError", "content_digest", "make_sink", "partition_bounds"]
