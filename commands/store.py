@@ -15,7 +15,7 @@ from mdc.core.framing import Frame
 from mdc.core.layout import Layout, Partitioning
 from mdc.core.pipeline import check_lines
 from mdc.core.timestamps import NS_PER_SECOND
-from mdc.core.validate import Policy
+from mdc.core.validate import Policy, Scope
 from mdc.io.compression import PROFILES, BadCompression, parse_compression
 from mdc.io.rejects import RejectSink
 from mdc.io.sinks import Format, SinkConfig, SinkError
@@ -27,8 +27,9 @@ from mdc.io.wal import Checksum, SyncMode
 from ._shell import EXIT_IOERR, CommandError, debug_option, quiet_option, rejects_option, run, say
 
 PROG = "mdc-store"
-# The store keeps what the producer says happened; timing judgements belong to mdc-validate.
-_STORE_POLICY = Policy(max_skew_ns=2**62)
+# The store keeps what the producer says happened: it checks what a stored event needs (canonical
+# timestamps, a symbol that can name a file); prices, sizes and timing are mdc-validate's to judge.
+_STORE_POLICY = Policy(max_skew_ns=2**62, scope=Scope.ENVELOPE)
 _SIZE = re.compile(r"(\d+)\s*([kKmMgGtT]?)(i?[bB])?")
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([smhd])")
 
@@ -108,7 +109,7 @@ async def _consume(
             await trio.to_thread.run_sync(store.tick)
             acks.tell(store.acknowledged)
             continue
-        accepted, bad = check_lines(counts.read, frames, _STORE_POLICY)
+        accepted, bad = check_lines(counts.read, frames, _STORE_POLICY, store.refusal)
         counts.read += len(frames)
         counts.rejected += len(bad)
         await rejects.write(bad)
@@ -185,7 +186,11 @@ def _choice(enum_type: type[Layout | Partitioning | Format | SyncMode]) -> click
     "--partition", type=_choice(Partitioning), default="daily", show_default=True, help="Files per UTC period."
 )
 @click.option("--format", "format_", type=_choice(Format), default="jsonl", show_default=True, help="File format.")
-@click.option("--compress", type=click.Choice(["none", "gzip", "zstd", "lz4"]), help="Compress JSONL files.")
+@click.option(
+    "--compress",
+    type=click.Choice(["none", "gzip", "zstd", "lz4"]),
+    help="Compress JSONL files (default: what the store already uses; none for a new store).",
+)
 @click.option("--level", type=int, help="Compression level (the codec's default when left out).")
 @click.option(
     "--profile",
@@ -294,7 +299,8 @@ def main(
     if root is None:
         raise click.UsageError("give --root DIR")
     try:
-        compression = parse_compression(compress, level, profile)
+        given = (compress, level, profile) != (None, None, None)
+        compression = parse_compression(compress, level, profile) if given else None
     except BadCompression as error:
         raise click.BadParameter(str(error), param_hint="--compress/--profile") from None
     sink = SinkConfig(

@@ -83,16 +83,46 @@ SHOWS: dict[str, list[str | re.Pattern[str]]] = {
     ],
     "store-and-replay.sh": [
         "mdc-validate: read 12000, passed 12000, rejected 0, integrity 0",
-        "mdc-store: read 12000, stored 12000 in 24 files under store, rejected 0",
-        "store/BRK%2FB/trade/2026-01-05.jsonl",
-        "store/BRK%2FB/trade/2026-01-06.jsonl",
+        "mdc-store: read 12000, stored 12000, duplicates skipped 0, rejected 0 under store",
+        '"layout":"by-date","partition":"hourly","format":"jsonl","float_prices":false,"compression":"zstd","level":3',
+        re.compile(r"^ +\d+  store/2026-01-05T23/BRK%2FB/trade\.jsonl\.zst$", re.MULTILINE),
+        re.compile(r"^ +\d+  store/2026-01-06T00/BRK%2FB/trade\.jsonl\.zst$", re.MULTILINE),
         re.compile(r"^ +\d+ AAPL quote$", re.MULTILINE),
         re.compile(r"^ +\d+ SPY trade$", re.MULTILINE),
+        re.compile(r"^ +\d+ 2026-01-05T23\n +\d+ 2026-01-06T00$", re.MULTILINE),
         "12000 events, in ts order, from 2026-01-05T23:59:00.000000000Z to 2026-01-06T00:",
-        re.compile(r"^ +\d+ SPY$", re.MULTILINE),
+        re.compile(r"^written in \d+\.\d s of wall time\n\d+ SPY trades from 2026-01-05T23:59:0", re.MULTILINE),
+        re.compile(r"^ +\d+ AAPL\n +\d+ SPY$", re.MULTILINE),
+    ],
+    "crash-recovery.sh": [
+        "== source.ndjson: 60000 numbered trades",
+        "mdc-store: exit status 137 (killed by SIGKILL)",
+        re.compile(r"^acknowledged before the kill: \d{5} of 60000 input lines$", re.MULTILINE),
+        re.compile(r"^mdc-store: recovered \d+ events from the write-ahead log$", re.MULTILINE),
+        "acknowledged lines missing: 0",
+        re.compile(
+            r"^mdc-store: read 60000, stored \d+, duplicates skipped \d+, rejected 0 under store$", re.MULTILINE
+        ),
+        "acknowledged: 60000 of 60000 input lines",
+        "60000 events, 60000 distinct, seq 1..60000\nduplicates: 0",
+    ],
+    "tier.sh": [
+        "mdc-store: read 12000, stored 12000, duplicates skipped 0, rejected 0 under store",
+        "32 files ending in .jsonl.lz4",
+        re.compile(r"^mdc-store tier: SPY/trade/(\S+)\.jsonl\.lz4 -> SPY/trade/\1\.parquet \(cold, parquet\)$", re.M),
+        re.compile(r"^mdc-store tier: SPY/trade/(\S+)\.jsonl\.lz4 -> SPY/trade/\1\.jsonl\.zst \(warm, zstd-6\)$", re.M),
+        "mdc-store tier: 24 partition files would move",
+        "mdc-store tier: 24 partition files moved",
+        "8 files ending in .jsonl.lz4\n16 files ending in .jsonl.zst\n8 files ending in .parquet",
+        re.compile(r"^  cold  SPY/trade/\S+\.parquet$", re.MULTILINE),
+        "before 12000 events, after 12000 events",
+        "the same events (type, symbol, stream, seq, ts of each): yes",
+        "mdc-store tier: 0 partition files moved",
+        "another mdc-store (pid WRITER) is writing this store",
+        "mdc-store tier: exit status 74",
     ],
     "bars.sh": [
-        "mdc-store: read 24000, stored 24000 in 8 files under store, rejected 0",
+        "mdc-store: read 24000, stored 24000, duplicates skipped 0, rejected 0 under store",
         re.compile(
             r"^mdc-bars: read 24000, trades \d+, bars 8, late trades 0, other events ignored \d+$", re.MULTILINE
         ),
@@ -123,7 +153,7 @@ SHOWS: dict[str, list[str | re.Pattern[str]]] = {
     ],
     "mdc-git-style.sh": [
         re.compile(r"^mdc, version \S+$", re.MULTILINE),
-        "mdc-store: read 8000, stored 8000 in 8 files under store, rejected 0",
+        "mdc-store: read 8000, stored 8000, duplicates skipped 0, rejected 0 under store",
         "2026-01-05T14:30:00.000000000Z SPY close ",
         "2026-01-05T14:31:00.000000000Z AAPL close ",
         '["type","v","symbol","ts","ts_recv","provider","stream","bid_price","bid_size","ask_price","ask_size"]',
@@ -209,13 +239,26 @@ def test_validate_rejects_writes_one_record_per_bad_line(example: Example) -> No
 @slow
 @needs_jq
 def test_store_and_replay_filters_by_symbol_type_and_date(example: Example) -> None:
-    """The store is laid out by symbol, type and date; the filtered replay shows BRK/B trades of the 6th only."""
+    """The store is laid out by hour, symbol and type; the filtered replay shows BRK/B trades of the 6th only."""
     result, work = example("store-and-replay.sh")
-    assert (work / "store" / "BRK%2FB" / "trade" / "2026-01-06.jsonl").is_file()
+    assert (work / "store" / "2026-01-06T00" / "BRK%2FB" / "trade.jsonl.zst").is_file()
+    assert not list((work / "store").rglob("*.jsonl"))
     shown = [json.loads(line) for line in result.stdout.splitlines() if line.startswith('{"type":')]
     assert len(shown) == 3
     assert {(event["type"], event["symbol"]) for event in shown} == {("trade", "BRK/B")}
     assert all(event["ts"] >= "2026-01-06" for event in shown)
+
+
+@slow
+@needs_jq
+def test_crash_recovery_acknowledged_no_more_than_it_recovered(example: Example) -> None:
+    """The count on --ack-fd before the kill is at most what recovery then holds, and below the whole source."""
+    result, _ = example("crash-recovery.sh")
+    acknowledged = re.search(r"^acknowledged before the kill: (\d+) of 60000", result.stdout, re.MULTILINE)
+    recovered = re.search(r"^stored after recovery: (\d+) events$", result.stdout, re.MULTILINE)
+    assert acknowledged is not None, result.stdout
+    assert recovered is not None, result.stdout
+    assert 10_000 <= int(acknowledged.group(1)) <= int(recovered.group(1)) < 60_000
 
 
 @slow

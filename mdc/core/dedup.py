@@ -2,11 +2,15 @@
 
 An event is already stored when
 
-* it has a ``seq`` and the highest ``seq`` stored for its stream key
-  ``(provider, stream, symbol, type)`` is above it, or equal to it with the
-  same content (``depth`` and ``snapshot`` events share the number of the
-  provider message that carried several changes, so equal numbers are told
-  apart by content); or
+* it has a ``seq`` at or below the highest ``seq`` stored for its stream key
+  ``(provider, stream, symbol, type)`` and an event time no later than that
+  highest event's — equal numbers also need the same content, since ``depth``
+  and ``snapshot`` events share the number of the provider message that
+  carried several changes. A number at or below the highest but *later in
+  time* is a sequence that restarted (a new session, a new run of the
+  simulator): new data, and the start of a new *session*. An event from
+  before the current session started (an earlier session fed again, or very
+  late data) is treated as stored, so nothing is ever stored twice; or
 * it has no ``seq`` and the same content (the same line, receive time
   included) was stored among the last ``window`` unsequenced events.
 
@@ -20,10 +24,12 @@ their maps, would cost more than the checks themselves. It is serialised into
 the store's commit point with :meth:`DedupIndex.to_builtins` and rebuilt with
 :meth:`DedupIndex.from_builtins`.
 
->>> index = DedupIndex(window=2)
->>> [index.admit(("p", "s", "SPY", "trade"), 1, 11), index.admit(("p", "s", "SPY", "trade"), 1, 11)]
+>>> index, key, monday = DedupIndex(window=2), ("p", "s", "SPY", "trade"), "2026-01-05T14:30:00.000000000Z"
+>>> [index.admit(key, 1, 11, monday), index.admit(key, 1, 11, monday)]
 [True, False]
->>> [index.admit(None, None, 7), index.admit(None, None, 7), index.admit(None, None, 8)]
+>>> index.admit(key, 1, 12, "2026-01-06T14:30:00.000000000Z")  # the sequence restarted the next day
+True
+>>> [index.admit(None, None, 7, ""), index.admit(None, None, 7, ""), index.admit(None, None, 8, "")]
 [True, False, True]
 """
 
@@ -38,6 +44,20 @@ StreamTypeKey = tuple[str, str, str, str]
 DEFAULT_WINDOW: Final = 262_144
 """How many unsequenced events' digests are remembered."""
 
+
+class _Session:
+    """The current run of increasing sequence numbers of one stream."""
+
+    __slots__ = ("digests", "first_seq", "first_ts", "seq", "ts")
+
+    def __init__(self, seq: int, ts: str, digest: int) -> None:
+        self.first_seq = seq
+        self.first_ts = ts
+        self.seq = seq
+        self.ts = ts
+        self.digests = {digest}
+
+
 Builtins = dict[str, object]
 
 
@@ -50,17 +70,18 @@ class DedupIndex:
 
     def __init__(self, window: int = DEFAULT_WINDOW) -> None:
         self.window = window
-        self._highest: dict[StreamTypeKey, tuple[int, set[int]]] = {}
+        self._current: dict[StreamTypeKey, _Session] = {}
         self._recent: deque[int] = deque()
         self._recent_set: set[int] = set()
 
-    def admit(self, key: StreamTypeKey | None, seq: int | None, digest: int) -> bool:
+    def admit(self, key: StreamTypeKey | None, seq: int | None, digest: int, ts: str) -> bool:
         """Check an event and, when it is new, remember it.
 
         Args:
             key: its stream key, or None for an unsequenced event.
             seq: its sequence number, or None.
             digest: the xxh3-64 digest of its stored line.
+            ts: its canonical event time (they sort as text).
 
         Returns:
             True when the event is new (store it), False when it is already stored.
@@ -70,14 +91,24 @@ class DedupIndex:
                 return False
             self._remember(digest)
             return True
-        current = self._highest.get(key)
-        if current is None or seq > current[0]:
-            self._highest[key] = (seq, {digest})
+        current = self._current.get(key)
+        if current is None:
+            self._current[key] = _Session(seq, ts, digest)
             return True
-        if seq < current[0] or digest in current[1]:
-            return False
-        current[1].add(digest)
-        return True
+        if ts < current.first_ts:  # from before the current session
+            return False  # stored in an earlier session, or too old to tell: either way not stored twice
+        if seq == current.seq and ts == current.ts:  # one provider message may carry several changes
+            if digest in current.digests:
+                return False
+            current.digests.add(digest)
+            return True
+        if seq > current.seq:
+            current.seq, current.ts, current.digests = seq, ts, {digest}
+            return True
+        if ts > current.ts:  # the numbering restarted: a new session
+            self._current[key] = _Session(seq, ts, digest)
+            return True
+        return False
 
     def _remember(self, digest: int) -> None:
         if self.window <= 0:
@@ -91,7 +122,10 @@ class DedupIndex:
         """The index as JSON/msgpack-ready values (for the commit point)."""
         return {
             "window": self.window,
-            "streams": [[*key, seq, sorted(digests)] for key, (seq, digests) in self._highest.items()],
+            "streams": [
+                [*key, session.first_seq, session.first_ts, session.seq, session.ts, sorted(session.digests)]
+                for key, session in self._current.items()
+            ],
             "recent": list(self._recent),
         }
 
@@ -114,8 +148,11 @@ class DedupIndex:
         recent = data.get("recent", [])
         if not isinstance(streams, list) or not isinstance(recent, list):
             raise TypeError("not a saved dedup index")
-        for provider, stream, symbol, event_type, seq, digests in streams:
-            index._highest[(str(provider), str(stream), str(symbol), str(event_type))] = (int(seq), set(digests))
+        for provider, stream, symbol, event_type, first_seq, first_ts, seq, ts, digests in streams:
+            session = _Session(int(first_seq), str(first_ts), 0)
+            session.seq, session.ts, session.digests = int(seq), str(ts), set(digests)
+            index._current[(str(provider), str(stream), str(symbol), str(event_type))] = session
+
         for digest in recent:
             index._remember(int(digest))
         return index
@@ -123,4 +160,4 @@ class DedupIndex:
     @property
     def streams(self) -> int:
         """How many stream keys have a highest ``seq``."""
-        return len(self._highest)
+        return len(self._current)

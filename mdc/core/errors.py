@@ -108,6 +108,8 @@ RULES: Final[dict[str, str]] = {
     # collectors and aggregations
     "out_of_order": "the sequence number went backwards",
     "late_trade": "a trade arrived after the bar it belongs to was written (mdc-bars)",
+    # storage
+    "not_storable": "the store's format cannot hold a value exactly (Parquet decimals keep 9 fraction digits)",
     "duplicate": "the sequence number repeats the previous one",
 }
 """Every rule code with a one-line description (documented in mdc-format(5))."""

@@ -347,25 +347,6 @@ def _symbol_of(name: str) -> str | None:
     return symbol if symbol_problem(symbol) is None and file_name(symbol) == name else None
 
 
-def relative_path(event_type: str, symbol: str, ts: str) -> tuple[str, str, str]:
-    """The path of an event's file in the default layout (by-symbol, daily, ``.jsonl``).
-
-    Kept for callers that know only the default layout; :func:`event_path` is the general form.
-
-    Args:
-        event_type: the wire tag (``trade`` ...).
-        symbol: a valid symbol.
-        ts: the event's canonical timestamp.
-
-    Returns:
-        The path components.
-
-    >>> relative_path("trade", "BRK/B", "2026-11-24T14:30:00.000000000Z")
-    ('BRK%2FB', 'trade', '2026-11-24.jsonl')
-    """
-    return (file_name(symbol), event_type, f"{partition_key(Partitioning.DAILY, ts)}.jsonl")
-
-
 def store_settings(document: object) -> Result[tuple[Layout, Partitioning], str]:
     """The layout and partitioning a store's ``.mdc/store.json`` declares.
 

@@ -11,7 +11,7 @@ to the same answers.
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Final
 
 import msgspec
@@ -230,7 +230,10 @@ def check_frames(line_no: int, frames: Sequence[Frame], policy: Policy) -> tuple
 
 
 def check_lines(
-    line_no: int, frames: Sequence[Frame], policy: Policy
+    line_no: int,
+    frames: Sequence[Frame],
+    policy: Policy,
+    refuse: Callable[[MarketEvent], Violation | None] | None = None,
 ) -> tuple[list[tuple[MarketEvent, bytes]], list[Reject]]:
     """Like :func:`check_frames`, with each valid event's line as it should be written (for sinks).
 
@@ -240,6 +243,8 @@ def check_lines(
         line_no: how many lines came before this batch.
         frames: the batch, in input order.
         policy: the tunable limits.
+        refuse: a further check of valid events by the sink (a Parquet store refuses
+            decimals it cannot hold exactly); its violation rejects the line.
 
     Returns:
         (event, line without newline) pairs and the rejects, each in input order.
@@ -249,6 +254,10 @@ def check_lines(
     for frame in frames:
         line_no += 1
         event, checked = _check_frame(frame, policy, line_no, rejects)
+        if refuse is not None and checked is not None and not isinstance(checked, list):
+            refused = refuse(checked)
+            if refused is not None:
+                checked = [refused]
         if isinstance(checked, list):
             rejects.append(Reject(line_no, _raw(frame), tuple(checked)))
         elif checked is None:

@@ -45,8 +45,8 @@ def line_key(line: bytes) -> LineKey | None:
         return None
     symbol_end = line.find(b'"', start + 10)
     ts_start = line.find(_TS, symbol_end)
-    if ts_start < 0 or line[ts_start + 35 : ts_start + 37] != b'Z"':
-        return None
+    if ts_start < 0 or line[ts_start + 35 : ts_start + 37] != b'Z"' or not line[: ts_start + 37].isascii():
+        return None  # the key must decode as text; other bytes are for the decoder to judge
     return line[ts_start + 6 : ts_start + 36], line[9:end], line[start + 10 : symbol_end]
 
 

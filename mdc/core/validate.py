@@ -55,6 +55,16 @@ class CrossedQuotes(enum.Enum):
     """Reject it as a ``crossed_market`` violation."""
 
 
+class Scope(enum.Enum):
+    """Which rules to check."""
+
+    EVERY_RULE = "every-rule"
+    """Everything (mdc-validate)."""
+    ENVELOPE = "envelope"
+    """Only what keeping an event needs: canonical timestamps, a symbol that can name a file, non-empty
+    provider and stream, seq >= 0 (mdc-store: judging prices is mdc-validate's job)."""
+
+
 DEFAULT_MAX_SKEW_NS: Final = 5 * NS_PER_SECOND
 
 
@@ -65,10 +75,12 @@ class Policy:
     Attributes:
         max_skew_ns: how far ``ts`` may lie after ``ts_recv`` (clocks differ), in nanoseconds.
         crossed: what to do with crossed quotes.
+        scope: which rules to check.
     """
 
     max_skew_ns: int = DEFAULT_MAX_SKEW_NS
     crossed: CrossedQuotes = CrossedQuotes.FLAG
+    scope: Scope = Scope.EVERY_RULE
 
 
 _ZERO: Final = Decimal(0)
@@ -116,7 +128,7 @@ def check(event: MarketEvent, policy: Policy) -> MarketEvent | list[Violation]:
             and event.stream
             and (event.seq is None or event.seq >= 0)
             and symbol_problem(event.symbol) is None
-            and _QUICK[type(event)](event, policy)
+            and (policy.scope is Scope.ENVELOPE or _QUICK[type(event)](event, policy))
         ):
             return event
     except ArithmeticError:  # a NaN compared; the detailed check names it
@@ -158,6 +170,16 @@ def check_in_detail(event: MarketEvent, policy: Policy) -> MarketEvent | list[Vi
         errors.append(violation("not_empty", "$.stream", "", "stream must not be empty"))
     if event.seq is not None and event.seq < 0:
         errors.append(violation("sequence_positive", "$.seq", event.seq, f"seq must be >= 0 (got {event.seq})"))
+    if policy.scope is Scope.EVERY_RULE:
+        _check_type(event, policy, errors)
+    if errors or ts is None or ts_recv is None:
+        return errors
+    if ts is not event.ts or ts_recv is not event.ts_recv:
+        return attrs.evolve(event, ts=ts, ts_recv=ts_recv)
+    return event
+
+
+def _check_type(event: MarketEvent, policy: Policy, errors: list[Violation]) -> None:
     match event:
         case Trade():
             _check_trade(event, errors)
@@ -173,11 +195,6 @@ def check_in_detail(event: MarketEvent, policy: Policy) -> MarketEvent | list[Vi
             _check_integrity(event, errors)
         case _:
             assert_never(event)
-    if errors or ts is None or ts_recv is None:
-        return errors
-    if ts is not event.ts or ts_recv is not event.ts_recv:
-        return attrs.evolve(event, ts=ts, ts_recv=ts_recv)
-    return event
 
 
 # --------------------------------------------------------------------------- envelope

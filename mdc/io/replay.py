@@ -43,7 +43,7 @@ from mdc.core.layout import (
     store_settings,
 )
 from mdc.core.selection import LineKey, Selection, line_key
-from mdc.core.timestamps import NS_PER_SECOND, from_ns, to_ns
+from mdc.core.timestamps import NS_PER_SECOND, from_ns, is_canonical, to_ns
 from mdc.core.validate import Policy, check
 
 from .compression import DamagedStream, read_chunks
@@ -236,18 +236,23 @@ def schedule(records: Iterable[Record], speed: float) -> Iterator[tuple[float, b
         speed: 1 for real time, 2 for twice as fast; must be > 0.
 
     Yields:
-        (seconds after the first line, line); a line out of time order is due at once.
+        (seconds after the first line, line); a line out of time order is due at
+        once, and so is one whose ts names no real instant.
 
     >>> list(schedule([(b"2026-01-05T14:30:00.000000000Z", b"a"), (b"2026-01-05T14:30:02.000000000Z", b"b")], 4))
     [(0.0, b'a'), (0.5, b'b')]
     """
     first: int | None = None
+    due = 0.0
     scale = NS_PER_SECOND * speed
     for ts, line in records:
-        nanos = to_ns(ts.decode())
-        if first is None:
-            first = nanos
-        yield (nanos - first) / scale, line
+        text = ts.decode()
+        if is_canonical(text):  # the cheap line key does not check that ts names a real instant
+            nanos = to_ns(text)
+            if first is None:
+                first = nanos
+            due = (nanos - first) / scale
+        yield due, line
 
 
 def _ts(record: Record) -> bytes:
@@ -345,17 +350,18 @@ def _frames(path: Path, warn: Warn) -> Iterator[list[Frame]]:
 
 def _parquet_frames(path: Path, warn: Warn) -> Iterator[list[Frame]]:
     """The lines of a Parquet file in batches; pyarrow is imported only when a store has Parquet files."""
-    from .parquet import read_lines  # noqa: PLC0415 - keeps pyarrow out of JSONL-only replays
+    from .parquet import ParquetError, read_lines  # noqa: PLC0415 - keeps pyarrow out of JSONL-only replays
 
     batch: list[Frame] = []
     try:
         for line in read_lines(path):
-            batch.append(line[:-1] if line.endswith(b"\n") else line)
+            batch.append(line)
             if len(batch) >= PARQUET_BATCH_LINES:
                 yield batch
                 batch = []
-    except DamagedStream as damage:
-        warn(f"{path}: {damage}; what came before it was read")
+    except (ParquetError, DamagedStream) as damage:
+        message = str(damage)  # ParquetError names the file itself
+        warn(f"{message if message.startswith(f'{path}: ') else f'{path}: {message}'}; what came before it was read")
     except OSError as error:
         raise ReplayError(f"{path}: {error.strerror or error}") from error
     yield batch

@@ -20,12 +20,13 @@ import json
 import os
 import time
 from collections import OrderedDict, defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Final
 
-from attrs import field, frozen
+from attrs import frozen
 
+from mdc.core.errors import Violation, violation
 from mdc.core.events import MarketEvent
 from mdc.core.layout import Layout, Partitioning, event_path, parse_path, partition_bounds, partition_key
 from mdc.core.retention import StoredFile, expired
@@ -58,7 +59,8 @@ class SinkConfig:
         layout: the directory layout.
         partitioning: the partition length.
         format: JSONL or Parquet.
-        compression: the codec for JSONL files (Parquet files always use zstd).
+        compression: the codec for JSONL files (Parquet files always use zstd); None: what the store
+            already uses, or none for a new store (resolved when the store opens).
         float_prices: Parquet prices and sizes as float64 instead of decimals.
         close_after_ns: Parquet partitions are finalised when the newest event is this far past their end.
         retention_ns: delete partitions that ended more than this long ago (None: keep all).
@@ -68,7 +70,7 @@ class SinkConfig:
     layout: Layout = Layout.BY_SYMBOL
     partitioning: Partitioning = Partitioning.DAILY
     format: Format = Format.JSONL
-    compression: Compression = field(factory=lambda: Compression(Codec.NONE))
+    compression: Compression | None = None
     float_prices: bool = False
     close_after_ns: int = 600 * NS_PER_SECOND
     retention_ns: int | None = None
@@ -85,7 +87,8 @@ class SinkConfig:
 
     def settings(self) -> dict[str, object]:
         """Everything written to ``store.json``."""
-        return {**self.fixed_settings(), "compression": self.compression.codec.value, "level": self.compression.level}
+        compression = self.compression or _PLAIN
+        return {**self.fixed_settings(), "compression": compression.codec.value, "level": compression.level}
 
 
 class Sink:
@@ -94,12 +97,19 @@ class Sink:
     Args:
         root: the store root.
         config: the store's settings.
+        clock: the wall clock in ns (retention ages partitions by it); tests pass their own.
     """
 
-    def __init__(self, root: Path, config: SinkConfig) -> None:
+    def __init__(self, root: Path, config: SinkConfig, clock: Callable[[], int] = time.time_ns) -> None:
         self.root = root
         self.config = config
+        self.clock = clock
         self._routes: dict[tuple[str, str, str], str] = {}
+        self._key_length = (
+            len(partition_key(config.partitioning, "2026-01-01T00:00:00.000000000Z"))
+            if (config.partitioning is not Partitioning.NONE)
+            else 0
+        )
         self._open: OrderedDict[str, FramedAppender] = OrderedDict()
         self._interval: set[str] = set()
         self._new_directories: set[Path] = set()
@@ -107,15 +117,34 @@ class Sink:
         self.files_written: set[str] = set()
         self._sizes: dict[str, StoredFile] | None = None
 
+    @property
+    def refusal(self) -> Callable[[MarketEvent], Violation | None] | None:
+        """A check for events this sink cannot keep exactly (Parquet), or None."""
+        if self.config.format is not Format.PARQUET:
+            return None
+        from .parquet import unstorable  # noqa: PLC0415 - pyarrow only for Parquet stores
+
+        float_prices = self.config.float_prices
+
+        def refuse(event: MarketEvent) -> Violation | None:
+            reason = unstorable(event, float_prices=float_prices)
+            return None if reason is None else violation("not_storable", "$", None, reason)
+
+        return refuse
+
     # ------------------------------------------------------------------ routing
 
     def _ending(self) -> str:
-        return ".jsonl" if self.config.format is Format.PARQUET else self.config.compression.ending
+        return ".jsonl" if self.config.format is Format.PARQUET else self._compression.ending
+
+    @property
+    def _compression(self) -> Compression:
+        return self.config.compression or _PLAIN
 
     def route(self, event: MarketEvent) -> str:
         """The path (relative to the root) of the file an event is appended to."""
-        key = partition_key(self.config.partitioning, event.ts)
-        cache_key = (event.TYPE, event.symbol, key)
+        # partition keys are prefixes of the canonical timestamp; slicing spares a call per event
+        cache_key = (event.TYPE, event.symbol, event.ts[: self._key_length])
         path = self._routes.get(cache_key)
         if path is None:
             parts = event_path(
@@ -156,13 +185,14 @@ class Sink:
     def append(self, batch: list[tuple[MarketEvent, bytes]]) -> None:
         """Append a batch, one frame per file, in the order given."""
         groups: defaultdict[str, list[bytes]] = defaultdict(list)
-        newest = self.newest_ns
+        newest = ""
+        route = self.route
         for event, line in batch:
-            groups[self.route(event)].append(line)
-            ts = to_ns(event.ts)
-            if newest is None or ts > newest:
-                newest = ts
-        self.newest_ns = newest
+            groups[route(event)].append(line)
+            if event.ts > newest:  # noqa: PLR1730 - canonical timestamps sort as text; a call per event costs more
+                newest = event.ts
+        if newest and (self.newest_ns is None or to_ns(newest) > self.newest_ns):
+            self.newest_ns = to_ns(newest)
         for path, lines in groups.items():
             appender = self._appender(path)
             lines.append(b"")
@@ -183,7 +213,7 @@ class Sink:
         if not target.parent.is_dir():
             target.parent.mkdir(parents=True, exist_ok=True)
             self._new_directories.add(target.parent)
-        appender = FramedAppender(target, self.config.compression if self.config.format is Format.JSONL else _PLAIN)
+        appender = FramedAppender(target, self._compression if self.config.format is Format.JSONL else _PLAIN)
         self._open[path] = appender
         self.files_written.add(path)
         return appender
@@ -242,7 +272,16 @@ class Sink:
             self.finalise(everything=False)
         if self.config.retention_ns is None and self.config.max_bytes is None:
             return []
-        return self._apply_retention(time.time_ns() if now_ns is None else now_ns)
+        return self._apply_retention(self.clock() if now_ns is None else now_ns)
+
+    def finish(self) -> None:
+        """The input has ended and everything is committed: finalise every staged Parquet partition.
+
+        A partition that receives more events later (another run) is finalised
+        again, merging them into its Parquet file.
+        """
+        if self.config.format is Format.PARQUET:
+            self.finalise(everything=True)
 
     # ------------------------------------------------------------------ Parquet
 
@@ -290,6 +329,7 @@ class Sink:
         staged.unlink()
         fsync_directory(staged.parent)
         intent.unlink()
+        _remove_empty_directories(staged.parent, self.root.joinpath(*STAGING))
         return str(target.relative_to(self.root))
 
     def recover(self) -> None:
@@ -321,9 +361,10 @@ class Sink:
 
     def _apply_retention(self, now_ns: int) -> list[str]:
         files = self._inventory()
-        newest = self.newest_ns
         protected = set(self._interval)
-        if newest is not None:
+        if files:
+            # the open partition: the one holding the newest event seen, or else the newest the store holds
+            newest = self.newest_ns if self.newest_ns is not None else max(stored.start_ns for stored in files.values())
             protected |= {path for path, stored in files.items() if stored.start_ns <= newest < stored.end_ns}
         doomed = expired(files.values(), now_ns, self.config.retention_ns, self.config.max_bytes, frozenset(protected))
         for stored in doomed:
@@ -343,9 +384,9 @@ class Sink:
 _PLAIN: Final = Compression(Codec.NONE)
 
 
-def make_sink(root: Path, config: SinkConfig) -> Sink:
+def make_sink(root: Path, config: SinkConfig, clock: Callable[[], int] = time.time_ns) -> Sink:
     """The sink for a store's settings."""
-    return Sink(root, config)
+    return Sink(root, config, clock)
 
 
 def _data_files(root: Path) -> Iterator[Path]:
@@ -358,6 +399,16 @@ def _data_files(root: Path) -> Iterator[Path]:
         for name in names:
             if name.endswith((".jsonl", ".jsonl.gz", ".jsonl.zst", ".jsonl.lz4", ".parquet")):
                 yield Path(directory, name)
+
+
+def _remove_empty_directories(directory: Path, stop: Path) -> None:
+    """Remove ``directory`` and its parents while they are empty, up to (not including) ``stop``."""
+    while directory != stop and stop in directory.parents:
+        try:
+            directory.rmdir()
+        except OSError:
+            return
+        directory = directory.parent
 
 
 def _lines_of(path: Path) -> Iterator[bytes]:

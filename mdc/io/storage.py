@@ -42,16 +42,17 @@ import json
 import os
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Final
 
 import msgspec
 import xxhash
-from attrs import define, field, frozen
+from attrs import define, evolve, field, frozen
 
 from mdc.core.codec import decode_line
 from mdc.core.dedup import DEFAULT_WINDOW, DedupIndex
+from mdc.core.errors import Violation
 from mdc.core.events import MarketEvent
 from mdc.core.layout import Layout, Partitioning
 
@@ -130,8 +131,13 @@ class Store:
     # ------------------------------------------------------------------ opening
 
     @classmethod
-    def open(cls, root: Path, config: StoreConfig) -> Store:
+    def open(cls, root: Path, config: StoreConfig, clock: Callable[[], int] = time.time_ns) -> Store:
         """Open (or create) a store: check the root, take the lock, recover.
+
+        Args:
+            root: the store's root directory.
+            config: how to write it.
+            clock: the wall clock in ns (for retention); tests pass their own.
 
         Raises:
             StoreError: the root is a file, cannot be created or written, is
@@ -140,16 +146,16 @@ class Store:
         """
         if root.exists() and not root.is_dir():
             raise StoreError(f"{root}: the store root exists and is not a directory")
+        if root.is_dir() and not os.access(root, os.W_OK | os.X_OK):
+            raise StoreError(f"{root}: the store root is not writable")
         try:
             (root / STATE_DIR).mkdir(parents=True, exist_ok=True)
         except OSError as error:
             raise StoreError(f"{root}: cannot create the store root: {error.strerror}") from error
-        if not os.access(root, os.W_OK | os.X_OK):
-            raise StoreError(f"{root}: the store root is not writable")
         lock_fd = _lock(root)
         try:
             sink_config = _settle_config(root, config.sink)
-            store = cls(root, _with_sink(config, sink_config), make_sink(root, sink_config), lock_fd)
+            store = cls(root, _with_sink(config, sink_config), make_sink(root, sink_config, clock), lock_fd)
             store._recover()
         except BaseException:
             os.close(lock_fd)
@@ -213,6 +219,11 @@ class Store:
 
     # ------------------------------------------------------------------ writing
 
+    @property
+    def refusal(self) -> Callable[[MarketEvent], Violation | None] | None:
+        """What the store's format refuses besides the envelope rules (Parquet: inexact decimals), or None."""
+        return self.sink.refusal
+
     def write(self, accepted: Iterable[tuple[MarketEvent, bytes]], lines_handled: int) -> None:
         """Store a batch of valid events (each with its line as it should be stored).
 
@@ -232,14 +243,22 @@ class Store:
                 self.stats.duplicates += 1
         if fresh:
             records = [(KIND_OPEN, _open_payload(path, length)) for path, length in self.sink.opening(fresh)]
+            opens = len(records)
             records += [(KIND_EVENT, line) for _, line in fresh]
             self.wal.append(records)
+            if opens and self.config.sync is SyncMode.BATCH:
+                # A file's noted length must be on disk before the file grows, or a machine crash could
+                # leave appended events that recovery cannot cut back (once per file per commit interval).
+                self.wal.sync()
             self.sink.append(fresh)
             self.stats.stored += len(fresh)
             self._since_commit += len(fresh)
         self._pending_acks.append((self.wal.position, lines_handled))
         self._advance_acks()
-        if self._since_commit >= self.config.commit_records:
+        if self._since_commit and (
+            self._since_commit >= self.config.commit_records
+            or time.monotonic() - self._committed_at >= self.config.commit_seconds
+        ):
             self.commit()
 
     def tick(self) -> None:
@@ -280,10 +299,11 @@ class Store:
         self._advance_acks()
 
     def close(self) -> None:
-        """Commit and release everything (the lock last)."""
+        """Commit, finalise staged Parquet partitions (the input has ended), release everything (the lock last)."""
         try:
             if self.wal is not None:
                 self.commit()
+                self.sink.finish()
                 self.wal.close()
             self.sink.close()
         finally:
@@ -320,11 +340,11 @@ def open_existing(root: Path) -> Store:
     return Store.open(root, StoreConfig(sink=sink))
 
 
-def _dedup_key(event: MarketEvent, line: bytes) -> tuple[tuple[str, str, str, str] | None, int | None, int]:
+def _dedup_key(event: MarketEvent, line: bytes) -> tuple[tuple[str, str, str, str] | None, int | None, int, str]:
     digest = xxhash.xxh3_64_intdigest(line)
     if event.seq is None:
-        return None, None, digest
-    return (event.provider, event.stream, event.symbol, event.TYPE), event.seq, digest
+        return None, None, digest, event.ts
+    return (event.provider, event.stream, event.symbol, event.TYPE), event.seq, digest, event.ts
 
 
 def _open_payload(path: str, length: int) -> bytes:
@@ -350,7 +370,11 @@ def _lock(root: Path) -> int:
 
 
 def _settle_config(root: Path, wanted: SinkConfig) -> SinkConfig:
-    """Create store.json, or check the store was made with the same layout, partitioning and format."""
+    """Create store.json, or check the store was made with the same layout, partitioning and format.
+
+    Compression may change between runs (new files get the new ending); when
+    ``wanted`` leaves it unset (None), the store keeps the one it has.
+    """
     path = root / STATE_DIR / "store.json"
     if path.exists():
         try:
@@ -364,9 +388,15 @@ def _settle_config(root: Path, wanted: SinkConfig) -> SinkConfig:
         ]
         if clashes:
             raise StoreError(f"{root}: this store was created with " + ", ".join(clashes) + "; use another root")
-    write_atomically(
-        path, (json.dumps({"format_version": STORE_FORMAT_VERSION, **wanted.settings()}, indent=2) + "\n").encode()
-    )
+        if wanted.compression is None:
+            try:
+                wanted = evolve(wanted, compression=Compression(Codec(saved["compression"]), int(saved["level"])))
+            except (KeyError, ValueError, TypeError) as error:
+                raise StoreError(f"{path}: cannot read the store's compression: {error}") from error
+    if wanted.compression is None:
+        wanted = evolve(wanted, compression=Compression(Codec.NONE))
+    document = {"format_version": STORE_FORMAT_VERSION, **wanted.settings()}
+    write_atomically(path, (json.dumps(document, indent=2) + "\n").encode())
     return wanted
 
 

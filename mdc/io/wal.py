@@ -6,7 +6,7 @@ reserved zeros) and holds records, each framed as::
 
     u32 little-endian  payload length
     u8                 kind (1 = event line, 2 = file about to be appended to)
-    checksum           xxh3-64 (8 bytes) or SHA-256 (32 bytes) of kind + payload
+    checksum           xxh3-64 of the payload seeded with the kind (8 bytes), or SHA-256 of kind + payload (32)
     payload
 
 Segments rotate by size. A reader stops at the first record whose frame is
@@ -51,11 +51,11 @@ class Checksum(enum.Enum):
         """Bytes of the checksum in each record."""
         return 8 if self is Checksum.XXH3 else 32
 
-    def digest(self, data: bytes) -> bytes:
-        """The checksum of ``data``."""
+    def digest(self, kind: int, payload: bytes) -> bytes:
+        """The checksum of a record's kind and payload."""
         if self is Checksum.XXH3:
-            return xxhash.xxh3_64_digest(data)
-        return hashlib.sha256(data).digest()
+            return xxhash.xxh3_64_digest(payload, seed=kind)  # the kind as seed: no copy of the payload
+        return hashlib.sha256(bytes((kind,)) + payload).digest()
 
 
 class SyncMode(enum.Enum):
@@ -211,8 +211,7 @@ class WalWriter:
         return self.position
 
     def _frame(self, kind: int, payload: bytes) -> bytes:
-        head = _LENGTH.pack(len(payload), kind)
-        return head + self.checksum.digest(head[4:] + payload) + payload
+        return b"".join((_LENGTH.pack(len(payload), kind), self.checksum.digest(kind, payload), payload))
 
     def _due(self) -> bool:
         return (time.monotonic() - self._synced_at) * 1000 >= self.batch_ms
@@ -297,7 +296,7 @@ def read(directory: Path, start: Position) -> Iterator[Record]:
             if end > len(data):
                 break
             payload = data[body_start:end]
-            if checksum.digest(head[4:] + payload) != data[offset + 5 : body_start] or kind not in (
+            if checksum.digest(kind, payload) != data[offset + 5 : body_start] or kind not in (
                 KIND_EVENT,
                 KIND_OPEN,
             ):

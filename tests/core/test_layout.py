@@ -25,7 +25,6 @@ from mdc.core.layout import (
     partition_bounds,
     partition_key,
     path_problem,
-    relative_path,
     store_settings,
 )
 from mdc.core.timestamps import from_ns, to_ns
@@ -179,14 +178,6 @@ def test_unsafe_symbols_are_refused_with_a_reason(symbol: str) -> None:
 def test_unsafe_types_and_endings_are_refused(event_type: str, suffix: str) -> None:
     """Types and endings outside their grammars do not make paths either."""
     assert path_problem(event_type, "SPY", suffix) is not None
-
-
-def test_relative_path_is_the_default_layout() -> None:
-    """The old entry point still gives by-symbol daily .jsonl paths."""
-    ts = "2026-11-24T14:30:00.000000000Z"
-    assert relative_path("trade", "BRK/B", ts) == event_path(
-        Layout.BY_SYMBOL, Partitioning.DAILY, "trade", "BRK/B", ts, ".jsonl"
-    )
 
 
 @given(partitionings, any_timestamps, st.none() | any_timestamps, st.none() | any_timestamps)

@@ -227,9 +227,43 @@ def test_a_parquet_file_is_read_through_mdc_io_parquet(tmp_path: Path, monkeypat
         read.append(path)
         yield from path.read_bytes().splitlines()
 
-    monkeypatch.setitem(sys.modules, "mdc.io.parquet", types.SimpleNamespace(read_lines=read_lines))
+    fake = types.SimpleNamespace(read_lines=read_lines, ParquetError=type("ParquetError", (Exception,), {}))
+    monkeypatch.setitem(sys.modules, "mdc.io.parquet", fake)
     assert collect([tmp_path]) == ([line for *_, line in events], [])
     assert sorted(read) == sorted(tmp_path.joinpath(*parts) for parts in final)
+
+
+def test_real_parquet_files_replay_with_staged_jsonl(tmp_path: Path) -> None:
+    """Finalised partitions written by mdc.io.parquet merge with the open one staged as JSONL."""
+    from mdc.io.parquet import write_parquet  # noqa: PLC0415 - pyarrow only for this test
+
+    events = all_events(24)
+    final, staged = events[:16], events[16:]
+    by_file: defaultdict[tuple[str, ...], list[tuple[str, bytes]]] = defaultdict(list)
+    for symbol, event_type, ts, line in final:
+        by_file[event_path(Layout.BY_SYMBOL, Partitioning.DAILY, event_type, symbol, ts, ".parquet")].append(
+            (event_type, line)
+        )
+    for parts, rows in by_file.items():
+        tmp_path.joinpath(*parts).parent.mkdir(parents=True, exist_ok=True)
+        write_parquet([line for _, line in rows], rows[0][0], tmp_path.joinpath(*parts))
+    write_store(tmp_path / ".mdc" / "staging", Layout.BY_SYMBOL, Partitioning.DAILY, ".jsonl", staged, settings=False)
+    write_settings(tmp_path, Layout.BY_SYMBOL, Partitioning.DAILY, "parquet")
+    assert collect([tmp_path]) == ([line for *_, line in events], [])
+    selection = Selection(symbols=("ES=F",), start=from_ns(START + 8 * STEP_NS))
+    expected = [line for symbol, _, ts, line in events if symbol == "ES=F" and ts >= selection.start]
+    assert collect([tmp_path], selection) == (expected, [])
+
+
+def test_a_file_that_is_not_parquet_is_reported_and_skipped(tmp_path: Path) -> None:
+    """A damaged .parquet file costs its own events only, with a warning naming it."""
+    events = all_events(6)
+    write_store(tmp_path, Layout.BY_SYMBOL, Partitioning.DAILY, ".jsonl", events, settings=False)
+    broken = write_file(tmp_path / "ZZZ" / "trade" / "2026-01-31.parquet", [b"not parquet at all"])
+    lines, warnings = collect([tmp_path])
+    assert lines == [line for *_, line in events]
+    assert len(warnings) == 1
+    assert warnings[0].startswith(f"{broken}: not a Parquet file")
 
 
 def test_replaying_jsonl_does_not_import_pyarrow(tmp_path: Path) -> None:

@@ -164,6 +164,18 @@ def test_line_key_reads_canonical_lines_and_refuses_others() -> None:
     assert line_key(b'{"v":1,"type":"trade"}') is None
     assert line_key(line[:-1]) is None
     assert line_key(line.replace(b'00Z"', b'00+00:00"')) is None
+    assert line_key(line.replace(b"SPY", b"SP\xffY")) is None
+
+
+def test_bytes_that_are_not_utf8_in_a_key_are_a_damaged_line_not_a_crash(tmp_path: Path) -> None:
+    """A canonical-looking line with invalid UTF-8 in its symbol or ts is reported and skipped."""
+    good = trade_line("SPY", 0, 1)
+    path = write_partition(
+        tmp_path, "SPY", "2026-01-05.jsonl", [good.replace(b"SPY", b"SP\xffY"), good.replace(b"0Z", b"\xffZ"), good]
+    )
+    lines, warnings = collect([tmp_path])
+    assert lines == [good]
+    assert [warning.split(": ")[0] for warning in warnings] == [f"{path}:1", f"{path}:2"]
 
 
 def test_records_carry_their_ts_and_schedule_spaces_them_by_speed(tmp_path: Path) -> None:
@@ -193,12 +205,10 @@ def test_speed_0_is_as_fast_as_possible(tmp_path: Path) -> None:
 def test_speed_paces_the_output_by_event_time(tmp_path: Path) -> None:
     """2 s of event time at --speed 4 takes 0.5 s (+- 0.25 s) from the first line to the last, evenly spread."""
     write_partition(tmp_path, "A", "2026-01-05.jsonl", [trade_line("A", i * 100_000_000, i) for i in range(21)])
-    process = subprocess.Popen([MDC_REPLAY, tmp_path, "--speed", "4"], stdout=subprocess.PIPE)
-    assert process.stdout is not None
-    arrivals = []
-    for _ in process.stdout:
-        arrivals.append(time.monotonic())
-    assert process.wait(timeout=30) == 0
+    with subprocess.Popen([MDC_REPLAY, tmp_path, "--speed", "4"], stdout=subprocess.PIPE) as process:
+        assert process.stdout is not None
+        arrivals = [time.monotonic() for _ in process.stdout]
+        assert process.wait(timeout=30) == 0
     assert len(arrivals) == 21
     assert math.isclose(arrivals[-1] - arrivals[0], 0.5, abs_tol=0.25)
     assert math.isclose(arrivals[10] - arrivals[0], 0.25, abs_tol=0.2)
@@ -207,11 +217,11 @@ def test_speed_paces_the_output_by_event_time(tmp_path: Path) -> None:
 def test_ctrl_c_ends_a_paced_replay_at_once(tmp_path: Path) -> None:
     """An hour of events in real time stops within a second of SIGINT, with status 130 and whole lines."""
     write_partition(tmp_path, "A", "2026-01-05.jsonl", [trade_line("A", i * 60 * 10**9, i) for i in range(60)])
-    process = subprocess.Popen([MDC_REPLAY, tmp_path, "--speed", "1"], stdout=subprocess.PIPE)
-    assert process.stdout is not None
-    assert process.stdout.readline() == trade_line("A", 0, 0) + b"\n"
-    process.send_signal(signal.SIGINT)
-    sent = time.monotonic()
-    assert process.wait(timeout=10) == 130
-    assert time.monotonic() - sent < 1.5
-    assert process.stdout.read() == b""
+    with subprocess.Popen([MDC_REPLAY, tmp_path, "--speed", "1"], stdout=subprocess.PIPE) as process:
+        assert process.stdout is not None
+        assert process.stdout.readline() == trade_line("A", 0, 0) + b"\n"
+        process.send_signal(signal.SIGINT)
+        sent = time.monotonic()
+        assert process.wait(timeout=10) == 130
+        assert time.monotonic() - sent < 1.5
+        assert process.stdout.read() == b""

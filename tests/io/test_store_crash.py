@@ -80,7 +80,7 @@ class Feeder:
         self._writer = threading.Thread(target=self._feed, args=(source, hold_open), daemon=True)
         self._writer.start()
 
-    def _feed(self, source: bytes, hold_open: bool) -> None:  # noqa: FBT001
+    def _feed(self, source: bytes, hold_open: bool) -> None:
         assert self.process.stdin is not None
         with contextlib.suppress(BrokenPipeError, OSError):
             for start in range(0, len(source), 4096):
@@ -160,7 +160,9 @@ def test_a_re_run_from_the_source_stores_nothing_twice(tmp_path: Path) -> None:
     source = numbered(500)
     root = tmp_path / "store"
     for _ in range(2):
-        result = subprocess.run([str(BIN / "mdc-store"), "--root", str(root)], input=source, capture_output=True)
+        result = subprocess.run(
+            [str(BIN / "mdc-store"), "--root", str(root)], input=source, capture_output=True, check=False
+        )
         assert result.returncode == 0
     assert b"stored 0, duplicates skipped 500" in result.stderr
     assert set(stored_numbers(root).values()) == {1}
@@ -173,7 +175,7 @@ def test_a_second_writer_is_refused(tmp_path: Path) -> None:
         [str(BIN / "mdc-store"), "--root", str(root)], stdin=subprocess.PIPE, stderr=subprocess.PIPE
     )
     time.sleep(1.0)
-    second = subprocess.run([str(BIN / "mdc-store"), "--root", str(root)], input=b"", capture_output=True)
+    second = subprocess.run([str(BIN / "mdc-store"), "--root", str(root)], input=b"", capture_output=True, check=False)
     assert second.returncode == 74
     assert f"another mdc-store (pid {first.pid}) is writing this store".encode() in second.stderr
     _, err = first.communicate(numbered(10), timeout=30)
@@ -191,7 +193,7 @@ def test_a_torn_wal_tail_is_cut_and_reported(tmp_path: Path) -> None:
     segments = sorted((root / ".mdc" / "wal").glob("*.wal"))
     with segments[-1].open("ab") as segment:
         segment.write(b"\x40\x00\x00\x00\x01garbage-that-is-not-a-record")
-    result = subprocess.run([str(BIN / "mdc-store"), "--root", str(root)], input=b"", capture_output=True)
+    result = subprocess.run([str(BIN / "mdc-store"), "--root", str(root)], input=b"", capture_output=True, check=False)
     assert result.returncode == 0, result.stderr
     assert b"cut a torn tail of" in result.stderr
     stored = stored_numbers(root)
@@ -212,7 +214,7 @@ def test_a_corrupt_wal_segment_stops_the_store_and_changes_nothing(tmp_path: Pat
     data[len(data) // 2] ^= 0xFF
     segments[0].write_bytes(bytes(data))
     before = {path: path.stat().st_size for path in root.rglob("*.jsonl")}
-    result = subprocess.run([str(BIN / "mdc-store"), "--root", str(root)], input=b"", capture_output=True)
+    result = subprocess.run([str(BIN / "mdc-store"), "--root", str(root)], input=b"", capture_output=True, check=False)
     assert result.returncode == 74
     assert b"damaged record" in result.stderr
     assert b"the WAL needs attention" in result.stderr
@@ -223,7 +225,9 @@ def test_settings_of_an_existing_store_are_kept(tmp_path: Path) -> None:
     """Reopening a store with another layout is refused with what it was created with."""
     root = tmp_path / "store"
     subprocess.run([str(BIN / "mdc-store"), "--root", str(root), "--layout", "by-date"], input=b"", check=True)
-    result = subprocess.run([str(BIN / "mdc-store"), "--root", str(root), "--layout", "flat"], input=b"", capture_output=True)
+    result = subprocess.run(
+        [str(BIN / "mdc-store"), "--root", str(root), "--layout", "flat"], input=b"", capture_output=True, check=False
+    )
     assert result.returncode == 74
     assert b"created with layout by-date (asked for flat)" in result.stderr
 
@@ -232,7 +236,9 @@ def test_settings_of_an_existing_store_are_kept(tmp_path: Path) -> None:
 def small_disk(path: Path, size: str) -> object:
     """A tmpfs of `size` mounted at `path` (root only; skips otherwise)."""
     path.mkdir(parents=True, exist_ok=True)
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], capture_output=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], capture_output=True, check=False
+    )
     if mounted.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here to fill a disk: {mounted.stderr.decode().strip()}")
     try:
@@ -267,7 +273,10 @@ def test_the_disk_full_message_says_what_is_safe(tmp_path: Path) -> None:
     """The message names the device problem, what was acknowledged and how to recover."""
     with small_disk(tmp_path / "disk", "1m") as disk:
         result = subprocess.run(
-            [str(BIN / "mdc-store"), "--root", str(disk / "store")], input=numbered(20_000), capture_output=True
+            [str(BIN / "mdc-store"), "--root", str(disk / "store")],
+            input=numbered(20_000),
+            capture_output=True,
+            check=False,
         )
     assert result.returncode == 74
     message = result.stderr.decode()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -70,8 +71,6 @@ def test_reading_from_a_position_skips_what_came_before(tmp_path: Path) -> None:
 @given(st.lists(st.binary(max_size=40), min_size=1, max_size=8), st.data())
 def test_a_torn_tail_is_cut_and_never_read_as_data(records: list[bytes], data: st.DataObject) -> None:
     """Cutting the last segment anywhere yields a prefix of the records, and the writer drops the torn bytes."""
-    import tempfile
-
     with tempfile.TemporaryDirectory() as scratch:
         directory = Path(scratch)
         writer = WalWriter(directory, START, sync=SyncMode.NONE)
