@@ -69,7 +69,29 @@ def pipeline_rss(commands: list[list[str]]) -> list[int]:
     return peaks
 
 
-def main() -> None:
+def _parquet_write(data: Path) -> list[tuple[str, str, str]]:
+    """write_parquet of one type's lines against pyarrow writing the same table from columns, in one process."""
+    code = f"""
+import time, pyarrow.parquet as pq, tempfile, pathlib
+from mdc.io.parquet import write_parquet
+lines = [line for line in open({str(data)!r}, "rb").read().split(b"\\n") if line.startswith(b'{{"type":"depth"')]
+out = pathlib.Path(tempfile.mkdtemp()) / "d.parquet"
+start = time.perf_counter(); write_parquet(lines, "depth", out); ours = time.perf_counter() - start
+table = pq.read_table(out)
+start = time.perf_counter()
+pq.write_table(table, out.with_suffix(".bare"), compression="zstd")
+bare = time.perf_counter() - start
+print(len(lines), ours, bare)
+"""
+    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    rows, ours, bare = int(output[0]), float(output[1]), float(output[2])
+    return [
+        ("write_parquet, depth rows (from NDJSON lines)", f"{rows / ours:,.0f} rows/s", ""),
+        ("  pyarrow write_table of the same columns", f"{rows / bare:,.0f} rows/s", f"ours = {bare / ours:.2f} of it"),
+    ]
+
+
+def main() -> None:  # noqa: PLR0915 - one straight list of measurements reads best in one place
     """Run everything and print the table."""
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--events", type=int, default=1_000_000, help="events in the throughput file")
@@ -115,16 +137,41 @@ def main() -> None:
                 "ratio_to_floor": floor_s / seconds,
                 "ratio_to_mdc_codec": typed_s / seconds,
             }
-        root = work / "store"
-        store_s, _ = timed([str(BIN / "mdc-store"), "-q", "--root", str(root)], stdin=data)
-        rows.append(("mdc-store (JSONL)", f"{args.events / store_s:,.0f} ev/s", f"{floor_s / store_s:.2f}"))
-        replay_s = min(timed([str(BIN / "mdc-replay"), str(root)])[0] for _ in range(2))
-        rows.append(("mdc-replay (merge)", f"{args.events / replay_s:,.0f} ev/s", f"{floor_s / replay_s:.2f}"))
+        for label, options in [
+            ("mdc-store --sync batch (JSONL)", ["--sync", "batch"]),
+            ("mdc-store --sync batch --compress zstd", ["--sync", "batch", "--compress", "zstd"]),
+        ]:
+            root = work / ("store-" + options[-1])
+            seconds, _ = timed([str(BIN / "mdc-store"), "-q", "--root", str(root), *options], stdin=data)
+            rows.append((label, f"{args.events / seconds:,.0f} ev/s", f"{floor_s / seconds:.2f}"))
+            results[label] = {"events_per_s": args.events / seconds, "ratio_to_floor": floor_s / seconds}
+        zstd_root = work / "store-zstd"
+        replay_s = min(timed([str(BIN / "mdc-replay"), str(zstd_root)])[0] for _ in range(2))
+        rows.append(
+            ("mdc-replay of the zstd store", f"{args.events / replay_s:,.0f} ev/s", f"{floor_s / replay_s:.2f}")
+        )
+        files = " ".join(f"'{path}'" for path in sorted(zstd_root.rglob("*.zst")))
+        jq_s = min(timed(["bash", "-c", f"zstdcat {files} | jq -c . > /dev/null"])[0] for _ in range(1))
+        rows.append(("zstdcat FILES | jq -c . (same data)", f"{args.events / jq_s:,.0f} ev/s", f"{floor_s / jq_s:.2f}"))
+        rows.append(("  mdc-replay / (zstdcat | jq)", f"{jq_s / replay_s:.2f}x faster", ""))
+        parquet_root = work / "store-parquet"
+        parquet_s, _ = timed(
+            [str(BIN / "mdc-store"), "-q", "--root", str(parquet_root), "--format", "parquet"], stdin=data
+        )
+        rows.append(
+            (
+                "mdc-store --format parquet (whole run)",
+                f"{args.events / parquet_s:,.0f} ev/s",
+                f"{floor_s / parquet_s:.2f}",
+            )
+        )
+        rows.extend(_parquet_write(data))
         results.update(
             floor_events_per_s=floor_rate,
             capture_events_per_s=args.events / capture_s,
-            store_events_per_s=args.events / store_s,
             replay_events_per_s=args.events / replay_s,
+            zstdcat_jq_events_per_s=args.events / jq_s,
+            parquet_store_events_per_s=args.events / parquet_s,
         )
         if not args.skip_memory:
             n = str(args.memory_events)
@@ -133,7 +180,7 @@ def main() -> None:
                 [
                     [str(BIN / "mdc-capture"), "sim", *SYMBOLS, *SEED, "--max-events", n],
                     [str(BIN / "mdc-validate"), "-q"],
-                    [str(BIN / "mdc-store"), "-q", "--root", str(mem_root)],
+                    [str(BIN / "mdc-store"), "-q", "--root", str(mem_root), "--compress", "zstd", "--sync", "batch"],
                 ]
             )
             peaks += pipeline_rss(

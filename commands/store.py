@@ -11,6 +11,7 @@ import click
 import trio
 from attrs import frozen
 
+from mdc.core.events import MarketEvent
 from mdc.core.framing import Frame
 from mdc.core.layout import Layout, Partitioning
 from mdc.core.pipeline import check_lines
@@ -61,11 +62,13 @@ async def _main(config: Config) -> None:
     counts = _Counts()
     failure: OSError | None = None
     try:
-        send, receive = trio.open_memory_channel[list[Frame]](2)
+        frames_in, frames_out = trio.open_memory_channel[list[Frame]](2)
+        batches_in, batches_out = trio.open_memory_channel[_Batch | None](1)
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(_read_input, send)
+            nursery.start_soon(_read_input, frames_in)
+            nursery.start_soon(_check, frames_out, batches_in, store, rejects, counts)
             try:
-                await _consume(receive, store, rejects, acks, counts)
+                await _write(batches_out, store, acks)
             except OSError as error:  # disk full, I/O error: stop writing, keep what is safe
                 failure = error
                 nursery.cancel_scope.cancel()
@@ -93,29 +96,51 @@ class _Counts:
         self.rejected = 0
 
 
-async def _consume(
-    receive: trio.MemoryReceiveChannel[list[Frame]], store: Store, rejects: RejectSink, acks: _Acks, counts: _Counts
+_Batch = tuple[list[tuple[MarketEvent, bytes]], int]
+"""Valid events with their lines, and how many input lines they account for."""
+
+
+async def _check(
+    receive: trio.MemoryReceiveChannel[list[Frame]],
+    send: trio.MemorySendChannel[_Batch | None],
+    store: Store,
+    rejects: RejectSink,
+    counts: _Counts,
 ) -> None:
-    """Take batches of input until it ends; between batches, let the store sync and commit on time."""
+    """Check batches of input (in this thread) while the previous batch is being written (in a worker).
+
+    When no input arrives for a sync interval, a None tells the writer to let the store sync and commit on time.
+    """
     tick = max(store.config.sync_ms / 1000, 0.005)
-    while True:
-        frames = None
-        with trio.move_on_after(tick):
-            try:
-                frames = await receive.receive()
-            except trio.EndOfChannel:
-                return
-        if frames is None:
-            await trio.to_thread.run_sync(store.tick)
+    refusal = store.refusal
+    async with send:
+        while True:
+            frames = None
+            with trio.move_on_after(tick):
+                try:
+                    frames = await receive.receive()
+                except trio.EndOfChannel:
+                    return
+            if frames is None:
+                await send.send(None)
+                continue
+            accepted, bad = check_lines(counts.read, frames, _STORE_POLICY, refusal)
+            counts.read += len(frames)
+            counts.rejected += len(bad)
+            await rejects.write(bad)
+            await send.send((accepted, len(frames)))
+
+
+async def _write(receive: trio.MemoryReceiveChannel[_Batch | None], store: Store, acks: _Acks) -> None:
+    """Hand each checked batch to the store in a worker thread, one at a time, and acknowledge."""
+    async with receive:
+        async for batch in receive:
+            with trio.CancelScope(shield=True):  # a batch handed to the store is written whole
+                if batch is None:
+                    await trio.to_thread.run_sync(store.tick)
+                else:
+                    await trio.to_thread.run_sync(store.write, *batch)
             acks.tell(store.acknowledged)
-            continue
-        accepted, bad = check_lines(counts.read, frames, _STORE_POLICY, store.refusal)
-        counts.read += len(frames)
-        counts.rejected += len(bad)
-        await rejects.write(bad)
-        with trio.CancelScope(shield=True):  # a batch handed to the store is written whole
-            await trio.to_thread.run_sync(store.write, accepted, len(frames))
-        acks.tell(store.acknowledged)
 
 
 async def _read_input(send: trio.MemorySendChannel[list[Frame]]) -> None:
