@@ -681,6 +681,17 @@ def _table_of(
 # --------------------------------------------------------------------------- reading
 
 
+def release_memory() -> None:
+    """Give Arrow's cached free memory back to the system (after a file is written).
+
+    Arrow's allocator keeps what a write freed for the next one; a long-running
+    store finalising one partition after another would otherwise hold the
+    high-water mark of all of them.
+    """
+    pool = pa.default_memory_pool()
+    pool.release_unused()
+
+
 def parquet_digest(path: Path) -> WriteResult:
     """The record count and source digest a Parquet file was written with.
 
@@ -884,6 +895,7 @@ __all__ = [
     "arrow_schema",
     "parquet_digest",
     "read_lines",
+    "release_memory",
     "source_digest",
     "unstorable",
     "write_parquet",

@@ -21,13 +21,15 @@ import os
 import time
 from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterable, Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Final
 
+import attrs
 from attrs import frozen
 
 from mdc.core.errors import Violation, violation
-from mdc.core.events import MarketEvent
+from mdc.core.events import EVENT_TYPES, Integrity, MarketEvent, Snapshot
 from mdc.core.layout import Layout, Partitioning, event_path, parse_path, partition_bounds, partition_key
 from mdc.core.retention import StoredFile, expired
 from mdc.core.timestamps import NS_PER_SECOND, to_ns
@@ -36,6 +38,8 @@ from .atomic import fsync_directory, write_atomically
 from .compression import Codec, Compression, FramedAppender, content_digest, read_chunks
 
 MAX_OPEN_FILES: Final = 256
+FINALISE_ROW_GROUP_BYTES: Final = 24 << 20
+"""Row groups of finalised partitions close at this much column memory (keeps mdc-store under 200 MB)."""
 STAGING: Final = (".mdc", "staging")
 DAY_NS: Final = 86_400 * NS_PER_SECOND
 
@@ -127,6 +131,8 @@ class Sink:
         float_prices = self.config.float_prices
 
         def refuse(event: MarketEvent) -> Violation | None:
+            if _plainly_storable(event):
+                return None
             reason = unstorable(event, float_prices=float_prices)
             return None if reason is None else violation("not_storable", "$", None, reason)
 
@@ -310,7 +316,7 @@ class Sink:
         return written
 
     def _finalise_one(self, staged: Path, path: str, event_type: str | None) -> str:
-        from .parquet import parquet_digest, read_lines, write_parquet  # noqa: PLC0415 - pyarrow only when needed
+        from .parquet import parquet_digest, read_lines, release_memory, write_parquet  # noqa: PLC0415 - pyarrow only when needed
 
         appender = self._open.pop(path, None)
         if appender is not None:
@@ -325,11 +331,18 @@ class Sink:
         )
         lines: Iterable[bytes] = _chain(read_lines(target) if before is not None else iter(()), _lines_of(staged))
         target.parent.mkdir(parents=True, exist_ok=True)
-        write_parquet(lines, event_type or staged.parent.name, target, float_prices=self.config.float_prices)
+        write_parquet(
+            lines,
+            event_type or staged.parent.name,
+            target,
+            float_prices=self.config.float_prices,
+            row_group_bytes=FINALISE_ROW_GROUP_BYTES,
+        )
         staged.unlink()
         fsync_directory(staged.parent)
         intent.unlink()
         _remove_empty_directories(staged.parent, self.root.joinpath(*STAGING))
+        release_memory()
         return str(target.relative_to(self.root))
 
     def recover(self) -> None:
@@ -382,6 +395,43 @@ class Sink:
 
 
 _PLAIN: Final = Compression(Codec.NONE)
+
+
+_TS_FIRST: Final = "1677-09-21T00:12:43.145224193Z"  # what int64 nanoseconds can hold
+_TS_LAST: Final = "2262-04-11T23:47:16.854775807Z"
+_SEQ_LIMIT: Final = 1 << 63
+
+
+def _decimal_fields(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in attrs.fields(cls) if "Decimal" in str(f.type) and "tuple" not in str(f.type))
+
+
+_DECIMALS: Final = {cls: _decimal_fields(cls) for cls in EVENT_TYPES.values()}
+
+
+def _plainly_storable(event: MarketEvent) -> bool:
+    """A quick test that an event fits Parquet as it is (9 fraction digits, int64 times and numbers).
+
+    False sends the event to the full check, which says what does not fit.
+    """
+    if not (_TS_FIRST <= event.ts <= _TS_LAST and _TS_FIRST <= event.ts_recv <= _TS_LAST):
+        return False
+    if event.seq is not None and event.seq >= _SEQ_LIMIT:
+        return False
+    for name in _DECIMALS[type(event)]:
+        value = getattr(event, name)
+        if value is not None and not _plain_decimal(value):
+            return False
+    if isinstance(event, Snapshot):
+        return all(
+            _plain_decimal(price) and _plain_decimal(size) for side in (event.bids, event.asks) for price, size in side
+        )
+    return not isinstance(event, Integrity)
+
+
+def _plain_decimal(value: Decimal) -> bool:
+    exponent = value.as_tuple().exponent
+    return isinstance(exponent, int) and exponent >= -9 and value.adjusted() < 28
 
 
 def make_sink(root: Path, config: SinkConfig, clock: Callable[[], int] = time.time_ns) -> Sink:

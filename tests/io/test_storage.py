@@ -7,7 +7,10 @@ import random
 from decimal import Decimal
 from pathlib import Path
 
+import attrs
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mdc.core.codec import decode_line, encode_event
 from mdc.core.events import Depth, MarketEvent, Trade
@@ -16,10 +19,12 @@ from mdc.core.selection import Selection
 from mdc.core.simulator import SimConfig, generate, start
 from mdc.core.timestamps import NS_PER_SECOND, from_ns, to_ns
 from mdc.io.compression import Codec, Compression, recompress
+from mdc.io.parquet import unstorable
 from mdc.io.replay import replay
-from mdc.io.sinks import SinkConfig
+from mdc.io.sinks import Format, SinkConfig, _plainly_storable
 from mdc.io.storage import Store, StoreConfig, StoreError
 from mdc.io.tiering import TierPlan, finish_interrupted, run_tiering
+from mdc.testing.strategies import events
 
 START = to_ns("2026-01-05T22:30:00.000000000Z")
 
@@ -248,3 +253,31 @@ def test_decoded_lines_are_what_was_stored(tmp_path: Path) -> None:
     assert sorted((decode_line(line).unwrap() for line in replayed(tmp_path)), key=encode_event) == sorted(
         events, key=encode_event
     )
+
+
+@given(events(), st.sampled_from(["0.0000000001", "1.123456789", "12345678901234567890123456789", "1e-12", "0.10"]))
+def test_the_quick_parquet_check_never_passes_what_parquet_cannot_hold(event: MarketEvent, text: str) -> None:
+    """_plainly_storable is only a shortcut: whatever it passes, the full check passes too."""
+    field = next((name for name in ("price", "size", "bid_price", "open", "volume") if hasattr(event, name)), None)
+    if field is not None:
+        event = attrs.evolve(event, **{field: Decimal(text)})  # type: ignore[misc]
+    if _plainly_storable(event):
+        assert unstorable(event) is None
+
+
+def test_a_parquet_store_rejects_what_it_cannot_hold_exactly(tmp_path: Path) -> None:
+    """A price with ten fraction digits is rejected on the way in, with rule not_storable; the rest is kept."""
+    ts = from_ns(START)
+    good = Trade(
+        symbol="SPY", ts=ts, ts_recv=ts, provider="p", stream="t", seq=1, price=Decimal("1.5"), size=Decimal(1)
+    )
+    bad = attrs.evolve(good, seq=2, price=Decimal("0.0000000001"))
+    store = Store.open(tmp_path, StoreConfig(sink=SinkConfig(format=Format.PARQUET)))
+    refusal = store.refusal
+    assert refusal is not None
+    assert refusal(good) is None
+    refused = refusal(bad)
+    assert refused is not None
+    assert refused.rule == "not_storable"
+    assert "10 fraction digits" in refused.message
+    store.close()

@@ -284,3 +284,23 @@ def test_the_disk_full_message_says_what_is_safe(tmp_path: Path) -> None:
     assert "input lines acknowledged so far are safe" in message
     assert "run mdc-store on" in message
     assert "Traceback" not in message
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("options", [["--compress", "zstd"], ["--format", "parquet"]], ids=["zstd", "parquet"])
+def test_the_store_stays_under_200_mb(tmp_path: Path, options: list[str]) -> None:
+    """Peak resident memory of mdc-store stays under 200 MB for a long stream, JSONL or Parquet."""
+    capture = subprocess.Popen(
+        [str(BIN / "mdc-capture"), "sim", "SPY", "AAPL", "MSFT", "--seed", "5", "--max-events", "300000"],
+        stdout=subprocess.PIPE,
+    )
+    store = subprocess.Popen(
+        [str(BIN / "mdc-store"), "-q", "--root", str(tmp_path / "store"), *options], stdin=capture.stdout
+    )
+    assert capture.stdout is not None
+    capture.stdout.close()
+    _, status, usage = os.wait4(store.pid, 0)
+    store.returncode = os.waitstatus_to_exitcode(status)  # reaped by wait4, which also gives the peak RSS
+    capture.wait(timeout=60)
+    assert store.returncode == 0
+    assert usage.ru_maxrss < 200 * 1024, f"peak RSS {usage.ru_maxrss // 1024} MB"
