@@ -16,11 +16,10 @@ once the newest event is past the partition's end by ``close_after``, or on
 from __future__ import annotations
 
 import enum
-import json
 import os
 import time
 from collections import OrderedDict, defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Final
@@ -34,12 +33,11 @@ from mdc.core.layout import Layout, Partitioning, event_path, parse_path, partit
 from mdc.core.retention import StoredFile, expired
 from mdc.core.timestamps import NS_PER_SECOND, to_ns
 
-from .atomic import fsync_directory, write_atomically
-from .compression import Codec, Compression, FramedAppender, content_digest, read_chunks
+from .atomic import fsync_directory
+from .compression import Codec, Compression, FramedAppender, content_digest
+from .finalise import FinaliseError, finalise_in_child, resolve_intent
 
 MAX_OPEN_FILES: Final = 256
-FINALISE_ROW_GROUP_BYTES: Final = 24 << 20
-"""Row groups of finalised partitions close at this much column memory (keeps mdc-store under 200 MB)."""
 STAGING: Final = (".mdc", "staging")
 DAY_NS: Final = 86_400 * NS_PER_SECOND
 
@@ -126,13 +124,13 @@ class Sink:
         """A check for events this sink cannot keep exactly (Parquet), or None."""
         if self.config.format is not Format.PARQUET:
             return None
-        from .parquet import unstorable  # noqa: PLC0415 - pyarrow only for Parquet stores
-
         float_prices = self.config.float_prices
 
         def refuse(event: MarketEvent) -> Violation | None:
             if _plainly_storable(event):
                 return None
+            from .parquet import unstorable  # noqa: PLC0415 - pyarrow only for the rare event the quick test doubts
+
             reason = unstorable(event, float_prices=float_prices)
             return None if reason is None else violation("not_storable", "$", None, reason)
 
@@ -300,11 +298,11 @@ class Sink:
         staging_root = self.root.joinpath(*STAGING)
         if not staging_root.is_dir():
             return []
-        written: list[str] = []
+        jobs: list[tuple[str, str, str]] = []
         for staged in sorted(staging_root.rglob("*.jsonl")):
             relative = staged.relative_to(staging_root)
             name = parse_path(self.config.layout, self.config.partitioning, relative.parts)
-            if name is None:
+            if name is None or name.event_type is None:
                 continue
             closed = self.newest_ns is not None and name.end_ns + self.config.close_after_ns <= self.newest_ns
             if not (everything or closed):
@@ -312,53 +310,22 @@ class Sink:
             path = "/".join((*STAGING, *relative.parts))
             if path in self._interval:
                 continue  # holds uncommitted events
-            written.append(self._finalise_one(staged, path, name.event_type))
-        return written
-
-    def _finalise_one(self, staged: Path, path: str, event_type: str | None) -> str:
-        from .parquet import parquet_digest, read_lines, release_memory, write_parquet  # noqa: PLC0415 - pyarrow only when needed
-
-        appender = self._open.pop(path, None)
-        if appender is not None:
-            appender.close()
-        relative = staged.relative_to(self.root.joinpath(*STAGING))
-        target = self.root.joinpath(*relative.parts[:-1], relative.name.removesuffix(".jsonl") + ".parquet")
-        before = parquet_digest(target) if target.exists() else None
-        intent = self.root / ".mdc" / "finalise.json"
-        write_atomically(
-            intent,
-            json.dumps({"staging": path, "target": str(target.relative_to(self.root)), "before": before}).encode(),
-        )
-        lines: Iterable[bytes] = _chain(read_lines(target) if before is not None else iter(()), _lines_of(staged))
-        target.parent.mkdir(parents=True, exist_ok=True)
-        write_parquet(
-            lines,
-            event_type or staged.parent.name,
-            target,
-            float_prices=self.config.float_prices,
-            row_group_bytes=FINALISE_ROW_GROUP_BYTES,
-        )
-        staged.unlink()
-        fsync_directory(staged.parent)
-        intent.unlink()
-        _remove_empty_directories(staged.parent, self.root.joinpath(*STAGING))
-        release_memory()
-        return str(target.relative_to(self.root))
+            appender = self._open.pop(path, None)
+            if appender is not None:
+                appender.close()
+            target = "/".join((*relative.parts[:-1], relative.name.removesuffix(".jsonl") + ".parquet"))
+            jobs.append((path, target, name.event_type))
+        try:
+            finalise_in_child(self.root, jobs, float_prices=self.config.float_prices)
+        except FinaliseError as error:
+            raise SinkError(f"{self.root}: finalising Parquet partitions failed: {error}") from error
+        for path, _, _ in jobs:
+            _remove_empty_directories((self.root / path).parent, staging_root)
+        return [target for _, target, _ in jobs]
 
     def recover(self) -> None:
         """Finish or undo a Parquet finalisation that a crash interrupted."""
-        intent = self.root / ".mdc" / "finalise.json"
-        if not intent.exists():
-            return
-        from .parquet import parquet_digest  # noqa: PLC0415 - pyarrow only when needed
-
-        plan = json.loads(intent.read_text())
-        target = self.root / plan["target"]
-        now = parquet_digest(target) if target.exists() else None
-        staged = self.root / plan["staging"]
-        if now is not None and list(now) != (plan["before"] and list(plan["before"])):
-            staged.unlink(missing_ok=True)  # the new Parquet file holds the staged events
-        intent.unlink()
+        resolve_intent(self.root)
 
     # ------------------------------------------------------------------ retention
 
@@ -459,21 +426,6 @@ def _remove_empty_directories(directory: Path, stop: Path) -> None:
         except OSError:
             return
         directory = directory.parent
-
-
-def _lines_of(path: Path) -> Iterator[bytes]:
-    pending = b""
-    for chunk in read_chunks(path):
-        lines = (pending + chunk).split(b"\n")
-        pending = lines.pop()
-        yield from (line for line in lines if line)
-    if pending:
-        yield pending
-
-
-def _chain(first: Iterable[bytes], second: Iterable[bytes]) -> Iterator[bytes]:
-    yield from first
-    yield from second
 
 
 __all__ = ["Format", "Sink", "SinkConfig", "SinkError", "content_digest", "make_sink", "partition_bounds"]

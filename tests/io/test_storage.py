@@ -19,7 +19,8 @@ from mdc.core.selection import Selection
 from mdc.core.simulator import SimConfig, generate, start
 from mdc.core.timestamps import NS_PER_SECOND, from_ns, to_ns
 from mdc.io.compression import Codec, Compression, recompress
-from mdc.io.parquet import unstorable
+from mdc.io.finalise import INTENT
+from mdc.io.parquet import unstorable, write_parquet
 from mdc.io.replay import replay
 from mdc.io.sinks import Format, SinkConfig, _plainly_storable
 from mdc.io.storage import Store, StoreConfig, StoreError
@@ -281,3 +282,26 @@ def test_a_parquet_store_rejects_what_it_cannot_hold_exactly(tmp_path: Path) -> 
     assert refused.rule == "not_storable"
     assert "10 fraction digits" in refused.message
     store.close()
+
+
+def test_a_finalisation_interrupted_after_the_parquet_file_landed_drops_the_staged_copy(tmp_path: Path) -> None:
+    """The intent file tells a landed Parquet file from one that never was: no duplicate, nothing lost."""
+    events = [event for event in sim_events(400) if isinstance(event, Trade)]
+    sink = SinkConfig(format=Format.PARQUET)
+    store = store_events(tmp_path, events, sink)
+    store.commit()
+    store.abandon()  # staged, not finalised
+    staged = next((tmp_path / ".mdc" / "staging").rglob("*.jsonl"))
+    relative = staged.relative_to(tmp_path / ".mdc" / "staging")
+    target = tmp_path / relative.parent / relative.name.replace(".jsonl", ".parquet")
+    (tmp_path / ".mdc").joinpath(*INTENT).write_text(
+        json.dumps(
+            {"staging": str(staged.relative_to(tmp_path)), "target": str(target.relative_to(tmp_path)), "before": None}
+        )
+    )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    write_parquet(staged.read_bytes().splitlines(), "trade", target)  # the crash came right after this
+    Store.open(tmp_path, StoreConfig(sink=sink)).close()
+    assert not staged.exists()
+    back = sorted((decode_line(line).unwrap() for line in replayed(tmp_path)), key=lambda e: (e.ts, encode_event(e)))
+    assert back == sorted(events, key=lambda e: (e.ts, encode_event(e)))
