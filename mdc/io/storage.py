@@ -155,7 +155,7 @@ class Store:
         lock_fd = _lock(root)
         try:
             sink_config = _settle_config(root, config.sink)
-            store = cls(root, _with_sink(config, sink_config), make_sink(root, sink_config, clock), lock_fd)
+            store = cls(root, evolve(config, sink=sink_config), make_sink(root, sink_config, clock), lock_fd)
             store._recover()
         except BaseException:
             os.close(lock_fd)
@@ -398,20 +398,6 @@ def _settle_config(root: Path, wanted: SinkConfig) -> SinkConfig:
     document = {"format_version": STORE_FORMAT_VERSION, **wanted.settings()}
     write_atomically(path, (json.dumps(document, indent=2) + "\n").encode())
     return wanted
-
-
-def _with_sink(config: StoreConfig, sink: SinkConfig) -> StoreConfig:
-    return StoreConfig(
-        sink=sink,
-        sync=config.sync,
-        sync_records=config.sync_records,
-        sync_ms=config.sync_ms,
-        checksum=config.checksum,
-        segment_bytes=config.segment_bytes,
-        dedup_window=config.dedup_window,
-        commit_records=config.commit_records,
-        commit_seconds=config.commit_seconds,
-    )
 
 
 class _Commit(msgspec.Struct):
