@@ -31,6 +31,8 @@ EXIT_DATAERR: Final = 65
 """Invalid input data under ``--strict``."""
 EXIT_UNAVAILABLE: Final = 69
 """A provider is missing or unavailable."""
+EXIT_NOPERM: Final = 77
+"""A provider refused the credentials, or the account may not have what was asked."""
 EXIT_IOERR: Final = 74
 """An input or output error: unreadable file, unwritable directory, disk full."""
 EXIT_INTERRUPTED: Final = 130

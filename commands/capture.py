@@ -2,41 +2,65 @@
 
 The provider is a plugin found through the ``mdc.providers`` entry points; the
 built-in ``sim`` is one like any other. Options a provider declares are passed
-to it by name; an option it does not declare is a usage error.
+to it by name; an option it does not declare is a usage error. The shell
+around it (queue, status, failover, config reloads) is in :mod:`mdc.io.capture`.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import math
+import os
+import signal
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 import click
 import trio
-from attrs import frozen
+from attrs import evolve, frozen
 
-from mdc.core.codec import encode_event
 from mdc.core.events import MarketEvent
-from mdc.core.provider import CaptureRequest, ProviderError, RawLine
+from mdc.core.live import Backoff, Breaker
+from mdc.core.provider import CaptureRequest, Provider, ProviderError, RawLine, Resilience
 from mdc.core.symbols import symbol_problem
 from mdc.core.timestamps import NS_PER_SECOND
+from mdc.io.capture import DEFAULT_QUEUE, EventQueue, Session, encode_items, run_providers
+from mdc.io.config import CaptureFile, ConfigError, expiry_warnings, load, redactor, resolve_credentials
 from mdc.io.plugins import list_providers, load_provider
 from mdc.io.stdio import Output
 
-from ._shell import EXIT_UNAVAILABLE, EXIT_USAGE, CommandError, debug_option, run, say
+from ._shell import EXIT_USAGE, CommandError, debug_option, run, say
 
 PROG = "mdc-capture"
-
+STATUS_EVERY_S = 1.0
+RELOAD_POLL_S = 2.0
 # Options that go to the provider by name, when given (None = not given).
-PROVIDER_OPTIONS = ("seed", "rate", "faults", "fault-rate", "start", "depth-model", "depth-levels", "snapshot-every")
+PROVIDER_OPTIONS = (
+    "seed",
+    "rate",
+    "faults",
+    "fault-rate",
+    "start",
+    "depth-model",
+    "depth-levels",
+    "snapshot-every",
+    "url",
+    "feed",
+)
 
 
 @frozen
 class Config:
-    """What the options ask for."""
+    """What the options and the config file ask for."""
 
     providers: tuple[str, ...]
     request: CaptureRequest
+    file: CaptureFile
+    drop_oldest: bool
+    queue: int
+    status_file: Path | None
+    retries: int | None
 
 
 async def _main(config: Config) -> None:
@@ -46,45 +70,130 @@ async def _main(config: Config) -> None:
 
 
 async def _capture(config: Config) -> None:
+    providers = [(name, _load(name, config)) for name in config.providers]
+    credentials = {
+        name: resolve_credentials(provider.info, config.file, os.environ, lambda line: say(PROG, line))
+        for name, provider in providers
+    }
+    scrub = redactor(credentials)
+
+    def tell(line: str) -> None:
+        say(PROG, scrub(line))
+
+    for warning in expiry_warnings(config.file, dt.datetime.now(dt.UTC).date()):
+        tell(warning)
+    session = Session(config.request.symbols, credentials, config.file.sessions, tell, config.status_file)
+    queue = EventQueue(config.queue, drop_oldest=config.drop_oldest)
     output = Output()
     counter = _Counter(config.request.max_events)
+    done = trio.Event()
 
     async def emit(items: Sequence[MarketEvent | RawLine]) -> None:
         items = counter.take(items)
         if items:
-            await output.write(b"".join(_line(item) for item in items))
+            await queue.put(items)
+        if counter.full:
+            done.set()
+
+    async def write() -> None:
+        while batch := await queue.take():
+            await output.write(encode_items(batch))
             await output.flush()
+            counter.written += sum(1 for item in batch if not isinstance(item, bytes))
+
+    async def produce() -> None:
+        try:
+            await run_providers(providers, config.request, emit, session, retries=config.retries)
+        except ProviderError as error:
+            raise CommandError(scrub(str(error)), error.exit_code) from error
 
     try:
-        for index, name in enumerate(config.providers):
-            try:
-                provider = load_provider(name)
-                unknown = sorted(set(config.request.options) - {option.name for option in provider.info.options})
-                if unknown:
-                    flags = ", ".join(f"--{option}" for option in unknown)
-                    raise CommandError(f"provider {name!r} does not take {flags}", EXIT_USAGE)
-                await provider.capture(config.request, emit)
-            except ProviderError as error:
-                last = index == len(config.providers) - 1
-                if last or counter.sent or error.exit_code != EXIT_UNAVAILABLE:
-                    raise CommandError(str(error), error.exit_code) from error
-                say(PROG, f"{error}; trying {config.providers[index + 1]}")
-            else:
-                return
+        async with trio.open_nursery() as outer:
+            outer.start_soon(write)
+            async with trio.open_nursery() as inner:
+                inner.start_soon(_report_status, session, queue, counter)
+                inner.start_soon(_reload, config, session, tell)
+                inner.start_soon(_until, done, inner.cancel_scope)
+                await produce()
+                inner.cancel_scope.cancel()
+            queue.close()
     finally:
-        await output.flush()
+        with trio.CancelScope(shield=True):
+            await output.flush()
+            session.write_status(counter.written, queue.dropped_total, 0.0)
 
 
-def _line(item: MarketEvent | RawLine) -> bytes:
-    return (item if isinstance(item, bytes) else encode_event(item)) + b"\n"
+def _load(name: str, config: Config) -> Provider:
+    try:
+        provider = load_provider(name)
+    except ProviderError as error:
+        raise CommandError(str(error), error.exit_code) from error
+    unknown = sorted(set(config.request.options) - {option.name for option in provider.info.options})
+    if unknown and len(config.providers) == 1:
+        flags = ", ".join(f"--{option}" for option in unknown)
+        raise CommandError(f"provider {name!r} does not take {flags}", EXIT_USAGE)
+    return provider
+
+
+async def _until(done: trio.Event, scope: trio.CancelScope) -> None:
+    await done.wait()
+    scope.cancel()
+
+
+async def _report_status(session: Session, queue: EventQueue, counter: _Counter) -> None:
+    """The status file every second (atomically), with the event rate."""
+    previous, previous_at = 0, time.monotonic()
+    while True:
+        await trio.sleep(STATUS_EVERY_S)
+        now = time.monotonic()
+        rate = (counter.written - previous) / max(now - previous_at, 1e-9)
+        previous, previous_at = counter.written, now
+        await trio.to_thread.run_sync(session.write_status, counter.written, queue.dropped_total, rate)
+
+
+async def _reload(config: Config, session: Session, tell: object) -> None:
+    """Re-read the config file on SIGHUP or when it changes, and change the subscriptions to match."""
+    path = config.file.path
+    if path is None:
+        return
+    with trio.open_signal_receiver(signal.SIGHUP) as signals:
+        stamp = _stamp(path)
+        while True:
+            with trio.move_on_after(RELOAD_POLL_S):
+                await signals.__anext__()
+                stamp = None  # SIGHUP: reload whatever the file's time says
+            current = _stamp(path)
+            if current == stamp:
+                continue
+            stamp = current
+            try:
+                fresh = load(path)
+            except ConfigError as error:
+                tell(f"{error}; keeping the current subscriptions")  # type: ignore[operator]
+                continue
+            added, removed = session.change_symbols(fresh.symbols or config.request.symbols)
+            if added or removed:
+                tell(f"config reloaded: subscribing {added or 'nothing new'}, unsubscribing {removed or 'nothing'}")  # type: ignore[operator]
+
+
+def _stamp(path: Path) -> float | None:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return None
 
 
 class _Counter:
-    """Enforces --max-events on whatever the provider emits."""
+    """Enforces --max-events on whatever the providers emit; counts what was written."""
 
     def __init__(self, limit: int | None) -> None:
         self.limit = limit
         self.sent = 0
+        self.written = 0
+
+    @property
+    def full(self) -> bool:
+        return self.limit is not None and self.sent >= self.limit
 
     def take(self, items: Sequence[MarketEvent | RawLine]) -> Sequence[MarketEvent | RawLine]:
         if self.limit is not None:
@@ -103,7 +212,13 @@ def _print_providers() -> None:
         click.echo(f"{'':<12} {info.summary}")
         capabilities = ", ".join(sorted(capability.value for capability in info.capabilities))
         click.echo(f"{'':<12} capabilities: {capabilities}")
-        click.echo(f"{'':<12} credentials: {'required' if info.needs_credentials else 'not needed'}")
+        if info.credentials:
+            needed = ", ".join(spec.env or spec.name for spec in info.credentials)
+            click.echo(f"{'':<12} credentials: {needed} (environment, keyring or config file)")
+        else:
+            click.echo(f"{'':<12} credentials: not needed")
+        if info.symbol_types:
+            click.echo(f"{'':<12} symbols: {', '.join(info.symbol_types)}")
         if info.rate_limit:
             click.echo(f"{'':<12} rate limit: {info.rate_limit}")
         for option in info.options:
@@ -114,6 +229,9 @@ def _print_providers() -> None:
 @click.argument("provider", required=False, metavar="PROVIDER[,PROVIDER...]")
 @click.argument("symbols", nargs=-1, metavar="SYMBOL...")
 @click.option("--list-providers", is_flag=True, help="List the installed providers and what they can do, then exit.")
+@click.option(
+    "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), help="An mdc.toml config file."
+)
 @click.option("--max-events", type=click.IntRange(min=0), help="Stop after N events.")
 @click.option("--duration", type=click.FloatRange(min=0), metavar="SECONDS", help="Stop after this much wall time.")
 @click.option("--seed", help="[sim] Random seed (same seed, symbols and --start: same output).")
@@ -122,8 +240,59 @@ def _print_providers() -> None:
 @click.option("--fault-rate", metavar="P", help="[sim] Probability per event of each enabled fault.")
 @click.option("--start", metavar="TS", help="[sim] Simulated start time (default: now).")
 @click.option("--depth-model", type=click.Choice(["level", "position"]), help="[sim] Depth update model.")
-@click.option("--depth-levels", metavar="N", help="[sim] Book levels per side.")
+@click.option("--depth-levels", metavar="N", help="Book levels per side (sim; depth-capable providers).")
 @click.option("--snapshot-every", metavar="N", help="[sim] A book snapshot every N depth changes.")
+@click.option("--url", metavar="URL", help="Connect to this server instead of the provider's own (tests, proxies).")
+@click.option("--feed", metavar="NAME", help="The provider's feed (alpaca: iex, sip, delayed_sip, test).")
+@click.option(
+    "--backpressure",
+    type=click.Choice(["block", "drop-oldest"]),
+    help="When stdout cannot keep up: wait (default; nothing is lost) or drop the oldest queued events (counted).",
+)
+@click.option(
+    "--queue", "queue_size", type=click.IntRange(min=1), help=f"Queue capacity in events (default {DEFAULT_QUEUE})."
+)
+@click.option("--status-file", type=click.Path(dir_okay=False, path_type=Path), help="Keep the status here as JSON.")
+@click.option(
+    "--idle-timeout",
+    type=click.FloatRange(min=0.05),
+    default=30.0,
+    show_default=True,
+    help="Seconds before a silent connection is dropped.",
+)
+@click.option(
+    "--stale-after",
+    type=click.FloatRange(min=0.05),
+    default=120.0,
+    show_default=True,
+    help="Seconds of silence in session before a symbol is resubscribed.",
+)
+@click.option(
+    "--backoff-cap",
+    type=click.FloatRange(min=0),
+    default=30.0,
+    show_default=True,
+    help="Longest wait between reconnects, in seconds.",
+)
+@click.option(
+    "--breaker-failures",
+    type=click.IntRange(min=1),
+    default=5,
+    show_default=True,
+    help="Failures in a row that mark a provider down.",
+)
+@click.option(
+    "--breaker-cooldown",
+    type=click.FloatRange(min=0),
+    default=30.0,
+    show_default=True,
+    help="Seconds a down provider is left alone before a retry.",
+)
+@click.option(
+    "--retries",
+    type=click.IntRange(min=0),
+    help="With one provider: how many cooldowns to wait out before giving up (default: for ever).",
+)
 @click.option(
     "-o", "--option", "extra", multiple=True, metavar="KEY=VALUE", help="A provider-specific option (repeatable)."
 )
@@ -132,45 +301,85 @@ def main(
     provider: str | None,
     symbols: tuple[str, ...],
     list_providers: bool,
+    config_path: Path | None,
     max_events: int | None,
     duration: float | None,
+    backpressure: str | None,
+    queue_size: int | None,
+    status_file: Path | None,
+    idle_timeout: float,
+    stale_after: float,
+    backoff_cap: float,
+    breaker_failures: int,
+    breaker_cooldown: float,
+    retries: int | None,
     extra: tuple[str, ...],
     debug: bool,
     **provider_options: str | None,
 ) -> None:
     """Capture market events from PROVIDER for SYMBOLs and write them to stdout as NDJSON.
 
-    With several providers (alpaca,polygon) the next is tried when one is unavailable.
-    Run with --list-providers to see what is installed.
+    With several providers (alpaca,polygon) the first is used and the next
+    takes over while one is down; the first is probed and used again once it
+    recovers. Live providers reconnect with backoff, resubscribe, drop silent
+    connections and resubscribe silent symbols. Run with --list-providers to
+    see what is installed.
 
     \b
     Examples:
       mdc-capture sim SPY AAPL --seed 7 --max-events 100000 | mdc-validate | mdc-store --root data
-      mdc-capture sim SPY --rate 50 --duration 10 --faults gap,crossed | jq -c 'select(.type=="integrity")'
+      mdc-capture alpaca SPY AAPL --feed iex | mdc-validate | mdc-store --root data
+      mdc-capture --config mdc.toml --status-file status.json | mdc-store --root data
     """
     if list_providers:
         _print_providers()
         return
-    if provider is None or not symbols:
-        raise click.UsageError("give a provider and at least one symbol (or --list-providers)")
-    for symbol in symbols:
+    try:
+        file = load(config_path) if config_path is not None else CaptureFile()
+    except ConfigError as error:
+        raise click.BadParameter(str(error), param_hint="--config") from None
+    names = tuple(name for name in provider.split(",") if name) if provider else file.providers
+    wanted = tuple(dict.fromkeys(symbols or file.symbols))
+    if not names or not wanted:
+        raise click.UsageError("give a provider and at least one symbol (or --config with both, or --list-providers)")
+    for symbol in wanted:
         problem = symbol_problem(symbol)
         if problem is not None:
             raise click.BadParameter(f"{symbol!r}: {problem}", param_hint="SYMBOL")
-    options = {name.replace("_", "-"): value for name, value in provider_options.items() if value is not None}
+    options: dict[str, str] = {}
+    if len(names) == 1:
+        options.update(file.provider_options.get(names[0], {}))
+    options.update({name.replace("_", "-"): value for name, value in provider_options.items() if value is not None})
     for item in extra:
         key, sep, value = item.partition("=")
         if not sep or not key:
             raise click.BadParameter(f"{item!r} is not KEY=VALUE", param_hint="--option")
         options[key] = value
+    resilience = Resilience(
+        backoff=Backoff(cap_s=backoff_cap),
+        breaker=Breaker(threshold=breaker_failures, cooldown_ns=int(breaker_cooldown * NS_PER_SECOND)),
+        idle_timeout_s=idle_timeout,
+        stale_after_s=stale_after,
+    )
     request = CaptureRequest(
-        symbols=tuple(dict.fromkeys(symbols)),
+        symbols=wanted,
         options=options,
         max_events=max_events,
         duration_ns=None if duration is None else int(duration * NS_PER_SECOND),
         start_ns=time.time_ns(),
+        resilience=resilience,
+        depth_levels=file.depth_levels,
     )
-    run(PROG, _main, Config(tuple(name for name in provider.split(",") if name), request), debug=debug)
+    config = Config(
+        providers=names,
+        request=request,
+        file=file,
+        drop_oldest=(backpressure or file.backpressure or "block") == "drop-oldest",
+        queue=queue_size or file.queue or DEFAULT_QUEUE,
+        status_file=status_file or file.status_file,
+        retries=retries,
+    )
+    run(PROG, _main, evolve(config), debug=debug)
 
 
 if __name__ == "__main__":

@@ -23,10 +23,14 @@ from .events import SCHEMA_VERSION as SCHEMA_VERSION
 from .events import Bar as Bar
 from .events import Depth as Depth
 from .events import Integrity as Integrity
+from .events import Luld as Luld
 from .events import MarketEvent as MarketEvent
 from .events import Quote as Quote
 from .events import Snapshot as Snapshot
+from .events import Status as Status
 from .events import Trade as Trade
+from .events import TradeCancel as TradeCancel
+from .events import TradeCorrection as TradeCorrection
 from .pipeline import ValidatorState as ValidatorState
 from .pipeline import validate_frames as validate_frames
 from .pipeline import validate_line as validate_line
@@ -48,13 +52,17 @@ __all__ = [
     "CrossedQuotes",
     "Depth",
     "Integrity",
+    "Luld",
     "MarketEvent",
     "Outcome",
     "Policy",
     "Quote",
     "Snapshot",
+    "Status",
     "Timestamp",
     "Trade",
+    "TradeCancel",
+    "TradeCorrection",
     "ValidatorState",
     "Violation",
     "Violations",

@@ -105,6 +105,9 @@ RULES: Final[dict[str, str]] = {
     "bar_interval": "intervals are a positive count and a unit s, m, h, d, w or mo",
     # integrity
     "integrity_kind": "integrity kinds are snake_case words",
+    # corrections, cancels, statuses, price bands
+    "known_action": "a trade cancel's action is cancel or error",
+    "band_order": "a LULD lower band is not above its upper band",
     # collectors and aggregations
     "out_of_order": "the sequence number went backwards",
     "late_trade": "a trade arrived after the bar it belongs to was written (mdc-bars)",

@@ -14,6 +14,7 @@ exhaustively::
     match event:
         case Trade(): ...
         case Quote() | Depth() | Snapshot() | Bar() | Integrity(): ...
+        case TradeCorrection() | TradeCancel() | Status() | Luld(): ...
         case _: assert_never(event)
 
 To add an event type: write its class here, add it to :data:`MarketEvent` and
@@ -43,6 +44,8 @@ LEVEL_OPS: Final = ("set", "delete")
 """Depth operations of the price-level model (a level is addressed by its price)."""
 DEPTH_OPS: Final = ("insert", "update", "delete", "set")
 """Every depth operation."""
+CANCEL_ACTIONS: Final = ("cancel", "error")
+"""What a trade cancel says of the trade: cancelled, or an error (it never happened)."""
 INTEGRITY_KINDS: Final = (
     "sequence_gap",
     "out_of_order",
@@ -238,10 +241,130 @@ class Integrity:
     description: str = ""
 
 
-MarketEvent = Trade | Quote | Depth | Snapshot | Bar | Integrity
+@frozen(kw_only=True)
+class TradeCorrection:
+    """A venue's correction of an earlier trade: its price, size or conditions were wrong.
+
+    The original trade stays stored as it was; readers who want corrected
+    prints apply corrections (and :class:`TradeCancel`) by ``original_id``.
+
+    Attributes:
+        original_id: the corrected trade's identifier.
+        original_price: its price as first reported.
+        original_size: its size as first reported.
+        original_conditions: its conditions as first reported.
+        corrected_id: the identifier of the trade as corrected.
+        corrected_price: the correct price.
+        corrected_size: the correct size.
+        corrected_conditions: the correct conditions.
+        exchange: the venue of the trade.
+    """
+
+    TYPE: ClassVar[str] = "trade_correction"
+
+    v: int = SCHEMA_VERSION
+    symbol: str
+    ts: Timestamp
+    ts_recv: Timestamp
+    provider: str
+    stream: str
+    seq: int | None = None
+    original_id: str | None = None
+    original_price: Decimal
+    original_size: Decimal
+    original_conditions: tuple[str, ...] = ()
+    corrected_id: str | None = None
+    corrected_price: Decimal
+    corrected_size: Decimal
+    corrected_conditions: tuple[str, ...] = ()
+    exchange: str | None = None
+
+
+@frozen(kw_only=True)
+class TradeCancel:
+    """An earlier trade withdrawn by its venue: cancelled, or declared an error (it never happened).
+
+    Attributes:
+        action: ``cancel`` or ``error`` (see :data:`CANCEL_ACTIONS`).
+        trade_id: the withdrawn trade's identifier.
+        price: its price.
+        size: its size.
+        exchange: its venue.
+    """
+
+    TYPE: ClassVar[str] = "trade_cancel"
+
+    v: int = SCHEMA_VERSION
+    symbol: str
+    ts: Timestamp
+    ts_recv: Timestamp
+    provider: str
+    stream: str
+    seq: int | None = None
+    action: str
+    trade_id: str | None = None
+    price: Decimal | None = None
+    size: Decimal | None = None
+    exchange: str | None = None
+
+
+@frozen(kw_only=True)
+class Status:
+    """A change of a symbol's trading status: halted, resumed, quoting only, and so on.
+
+    Codes are kept as the venue or provider writes them (they differ by tape);
+    ``message`` says them in words.
+
+    Attributes:
+        status: the status code (e.g. ``H`` halted, ``T`` trading on the CTA/UTP tapes).
+        message: the status in words.
+        reason: the reason code, when given.
+        reason_message: the reason in words.
+    """
+
+    TYPE: ClassVar[str] = "status"
+
+    v: int = SCHEMA_VERSION
+    symbol: str
+    ts: Timestamp
+    ts_recv: Timestamp
+    provider: str
+    stream: str
+    seq: int | None = None
+    status: str
+    message: str = ""
+    reason: str | None = None
+    reason_message: str = ""
+
+
+@frozen(kw_only=True)
+class Luld:
+    """Limit up-limit down price bands: trades outside them are not allowed (US equities).
+
+    Attributes:
+        limit_up: the upper band.
+        limit_down: the lower band.
+        indicator: the band indicator as the tape writes it (``B`` both bands valid ...).
+    """
+
+    TYPE: ClassVar[str] = "luld"
+
+    v: int = SCHEMA_VERSION
+    symbol: str
+    ts: Timestamp
+    ts_recv: Timestamp
+    provider: str
+    stream: str
+    seq: int | None = None
+    limit_up: Decimal
+    limit_down: Decimal
+    indicator: str | None = None
+
+
+MarketEvent = Trade | Quote | Depth | Snapshot | Bar | Integrity | TradeCorrection | TradeCancel | Status | Luld
 """Any market event."""
 
 EVENT_TYPES: Final[dict[str, type[MarketEvent]]] = {
-    cls.TYPE: cls for cls in (Trade, Quote, Depth, Snapshot, Bar, Integrity)
+    cls.TYPE: cls for cls in (Trade, Quote, Depth, Snapshot, Bar, Integrity, TradeCorrection, TradeCancel, Status, Luld)
 }
 """Wire tag -> event class, in the order the tags are documented."""

@@ -17,7 +17,7 @@ Unknown properties are allowed: readers ignore fields added within a major versi
 >>> json_schema("trade").unwrap()["required"]
 ['type', 'v', 'symbol', 'ts', 'ts_recv', 'provider', 'stream', 'price', 'size']
 >>> json_schema("tick").failure().message
-"unknown event type 'tick' (known types: trade, quote, depth, snapshot, bar, integrity)"
+"unknown event type 'tick' (known types: trade, quote, depth, snapshot, bar, integrity, trade_correction, trade_cancel, status, luld)"
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ import attrs
 from attrs import frozen
 from returns.result import Failure, Result, Success
 
-from .events import BOOK_SIDES, DEPTH_OPS, EVENT_TYPES, SCHEMA_VERSION, SIDES, MarketEvent
+from .events import BOOK_SIDES, CANCEL_ACTIONS, DEPTH_OPS, EVENT_TYPES, SCHEMA_VERSION, SIDES, MarketEvent
 from .symbols import MAX_SYMBOL_LENGTH
 from .timestamps import Timestamp
 
@@ -113,6 +113,30 @@ DESCRIPTIONS: Final[Mapping[str, str]] = {
     "expected": "what should have been seen (a sequence number or a value)",
     "received": "what was seen instead",
     "description": "one sentence for people",
+    # trade_correction
+    "original_id": "identifier of the trade being corrected",
+    "original_price": "its price as first reported",
+    "original_size": "its size as first reported",
+    "original_conditions": "its conditions as first reported",
+    "corrected_id": "identifier of the trade as corrected",
+    "corrected_price": "the correct price",
+    "corrected_size": "the correct size",
+    "corrected_conditions": "the correct conditions",
+    "trade_correction.exchange": "venue of the trade",
+    # trade_cancel
+    "action": "cancel (the trade was cancelled) or error (it never happened)",
+    "trade_cancel.price": "price of the withdrawn trade",
+    "trade_cancel.size": "size of the withdrawn trade",
+    "trade_cancel.exchange": "venue of the withdrawn trade",
+    # status
+    "status": "trading status code as the provider writes it (H halted, T trading ...)",
+    "message": "the status in words",
+    "reason": "reason code, when given",
+    "reason_message": "the reason in words",
+    # luld
+    "limit_up": "upper price band",
+    "limit_down": "lower price band, not above limit_up",
+    "indicator": "band indicator as the tape writes it",
 }
 """Description of every property, keyed ``type.field`` where one type differs, else ``field``."""
 
@@ -124,6 +148,8 @@ _CONSTRAINTS: Final[Mapping[str, JsonSchema]] = {
     "depth.op": {"enum": list(DEPTH_OPS)},
     "bar.interval": {"pattern": INTERVAL_PATTERN},
     "integrity.kind": {"pattern": KIND_PATTERN, "maxLength": 64},
+    "trade_cancel.action": {"enum": list(CANCEL_ACTIONS)},
+    "status.status": {"minLength": 1},
 }
 """Domain facts the Python types cannot express, keyed like :data:`DESCRIPTIONS`."""
 

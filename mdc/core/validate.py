@@ -32,15 +32,20 @@ from returns.result import Failure, Result, Success
 from .errors import Violation, Violations, violation
 from .events import (
     BOOK_SIDES,
+    CANCEL_ACTIONS,
     DEPTH_OPS,
     SIDES,
     Bar,
     Depth,
     Integrity,
+    Luld,
     MarketEvent,
     Quote,
     Snapshot,
+    Status,
     Trade,
+    TradeCancel,
+    TradeCorrection,
 )
 from .symbols import symbol_problem
 from .timestamps import NS_PER_SECOND, Timestamp, canonical, is_canonical, to_ns
@@ -193,6 +198,14 @@ def _check_type(event: MarketEvent, policy: Policy, errors: list[Violation]) -> 
             _check_bar(event, errors)
         case Integrity():
             _check_integrity(event, errors)
+        case TradeCorrection():
+            _check_correction(event, errors)
+        case TradeCancel():
+            _check_cancel(event, errors)
+        case Status():
+            _check_status(event, errors)
+        case Luld():
+            _check_luld(event, errors)
         case _:
             assert_never(event)
 
@@ -382,6 +395,44 @@ def _check_integrity(integrity: Integrity, errors: list[Violation]) -> None:
         )
 
 
+def _check_correction(correction: TradeCorrection, errors: list[Violation]) -> None:
+    for stage in ("original", "corrected"):
+        _positive(getattr(correction, f"{stage}_price"), f"$.{stage}_price", "price_positive", errors)
+        _positive(getattr(correction, f"{stage}_size"), f"$.{stage}_size", "size_positive", errors)
+
+
+def _check_cancel(cancel: TradeCancel, errors: list[Violation]) -> None:
+    if cancel.action not in CANCEL_ACTIONS:
+        errors.append(
+            violation(
+                "known_action", "$.action", cancel.action, f"action must be cancel or error (got {cancel.action!r})"
+            )
+        )
+    if cancel.price is not None:
+        _positive(cancel.price, "$.price", "price_positive", errors)
+    if cancel.size is not None:
+        _positive(cancel.size, "$.size", "size_positive", errors)
+
+
+def _check_status(status: Status, errors: list[Violation]) -> None:
+    if not status.status:
+        errors.append(violation("not_empty", "$.status", "", "status must not be empty"))
+
+
+def _check_luld(luld: Luld, errors: list[Violation]) -> None:
+    _positive(luld.limit_up, "$.limit_up", "price_positive", errors)
+    _positive(luld.limit_down, "$.limit_down", "price_positive", errors)
+    if luld.limit_up.is_finite() and luld.limit_down.is_finite() and luld.limit_down > luld.limit_up:
+        errors.append(
+            violation(
+                "band_order",
+                "$.limit_down",
+                luld.limit_down,
+                f"limit_down {luld.limit_down} is above limit_up {luld.limit_up}",
+            )
+        )
+
+
 # --------------------------------------------------------------------------- quick checks
 # Conservative: True only when the event certainly passes its type's rules. A NaN
 # raises InvalidOperation in an ordered comparison, which check() catches.
@@ -435,4 +486,8 @@ _QUICK: Final[dict[type, _Quick]] = {
     Snapshot: _quick_other,
     Bar: _quick_other,
     Integrity: _quick_other,
+    TradeCorrection: _quick_other,
+    TradeCancel: _quick_other,
+    Status: _quick_other,
+    Luld: _quick_other,
 }

@@ -16,7 +16,7 @@ from typing import Final
 import trio
 from returns.result import Failure
 
-from mdc.core.provider import Capability, CaptureRequest, Emit, OptionSpec, ProviderError, ProviderInfo
+from mdc.core.provider import Capability, CaptureContext, CaptureRequest, Emit, OptionSpec, ProviderError, ProviderInfo
 from mdc.core.simulator import SimConfig, generate, parse_faults, start
 from mdc.core.timestamps import NS_PER_SECOND, canonical, to_ns
 
@@ -57,7 +57,7 @@ class SimProvider:
         symbol_types=("any",),
     )
 
-    async def capture(self, request: CaptureRequest, emit: Emit) -> None:
+    async def capture(self, request: CaptureRequest, emit: Emit, context: CaptureContext | None = None) -> None:
         """Generate events until ``max_events`` or cancellation.
 
         Raises:

@@ -13,15 +13,20 @@ from hypothesis import strategies as st
 
 from mdc.core.events import (
     BOOK_SIDES,
+    CANCEL_ACTIONS,
     INTEGRITY_KINDS,
     SIDES,
     Bar,
     Depth,
     Integrity,
+    Luld,
     MarketEvent,
     Quote,
     Snapshot,
+    Status,
     Trade,
+    TradeCancel,
+    TradeCorrection,
 )
 from mdc.core.timestamps import Timestamp, from_ns
 
@@ -179,6 +184,74 @@ def integrities(draw: st.DrawFn) -> Integrity:
     )
 
 
+_conditions = st.lists(st.text(min_size=1, max_size=3), max_size=3).map(tuple)
+
+
+@st.composite
+def trade_corrections(draw: st.DrawFn) -> TradeCorrection:
+    """Valid trade corrections."""
+    return TradeCorrection(
+        **draw(_envelope()),  # type: ignore[arg-type]
+        original_id=draw(optional_text),
+        original_price=draw(positive_decimals()),
+        original_size=draw(positive_decimals()),
+        original_conditions=draw(_conditions),
+        corrected_id=draw(optional_text),
+        corrected_price=draw(positive_decimals()),
+        corrected_size=draw(positive_decimals()),
+        corrected_conditions=draw(_conditions),
+        exchange=draw(optional_text),
+    )
+
+
+@st.composite
+def trade_cancels(draw: st.DrawFn) -> TradeCancel:
+    """Valid trade cancels and errors."""
+    return TradeCancel(
+        **draw(_envelope()),  # type: ignore[arg-type]
+        action=draw(st.sampled_from(CANCEL_ACTIONS)),
+        trade_id=draw(optional_text),
+        price=draw(st.none() | positive_decimals()),
+        size=draw(st.none() | positive_decimals()),
+        exchange=draw(optional_text),
+    )
+
+
+@st.composite
+def statuses(draw: st.DrawFn) -> Status:
+    """Valid trading-status changes."""
+    return Status(
+        **draw(_envelope()),  # type: ignore[arg-type]
+        status=draw(st.text(string.ascii_uppercase + string.digits, min_size=1, max_size=2)),
+        message=draw(st.text(max_size=30)),
+        reason=draw(optional_text),
+        reason_message=draw(st.text(max_size=30)),
+    )
+
+
+@st.composite
+def lulds(draw: st.DrawFn) -> Luld:
+    """Valid limit up-limit down bands (lower band not above the upper)."""
+    low, high = sorted(draw(st.lists(positive_decimals(), min_size=2, max_size=2)))
+    return Luld(
+        **draw(_envelope()),  # type: ignore[arg-type]
+        limit_up=high,
+        limit_down=low,
+        indicator=draw(st.none() | st.sampled_from("ABC")),
+    )
+
+
 def events() -> st.SearchStrategy[MarketEvent]:
     """Valid events of every type."""
-    return st.one_of(trades(), quotes(), depths(), snapshots(), bars(), integrities())
+    return st.one_of(
+        trades(),
+        quotes(),
+        depths(),
+        snapshots(),
+        bars(),
+        integrities(),
+        trade_corrections(),
+        trade_cancels(),
+        statuses(),
+        lulds(),
+    )

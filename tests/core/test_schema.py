@@ -15,7 +15,21 @@ from jsonschema import Draft202012Validator
 from returns.result import Failure
 
 from mdc.core.codec import encode_event
-from mdc.core.events import EVENT_TYPES, SCHEMA_VERSION, Bar, Depth, Integrity, MarketEvent, Quote, Snapshot, Trade
+from mdc.core.events import (
+    EVENT_TYPES,
+    SCHEMA_VERSION,
+    Bar,
+    Depth,
+    Integrity,
+    Luld,
+    MarketEvent,
+    Quote,
+    Snapshot,
+    Status,
+    Trade,
+    TradeCancel,
+    TradeCorrection,
+)
 from mdc.core.schema import UNION_ID, JsonValue, UnknownEventType, json_schema, type_schema
 from mdc.core.symbols import symbol_problem
 from mdc.core.timestamps import Timestamp
@@ -53,6 +67,18 @@ SAMPLES: dict[str, MarketEvent] = {
     "snapshot": Snapshot(**ENVELOPE, bids=((Decimal("451.09"), Decimal("300")),), asks=()),
     "bar": BAR,
     "integrity": INTEGRITY,
+    "trade_correction": TradeCorrection(
+        **ENVELOPE,
+        original_id="1",
+        original_price=Decimal("451.10"),
+        original_size=Decimal("100"),
+        corrected_id="2",
+        corrected_price=Decimal("451.01"),
+        corrected_size=Decimal("100"),
+    ),
+    "trade_cancel": TradeCancel(**ENVELOPE, action="error", trade_id="2", price=Decimal("451.01"), size=Decimal("100")),
+    "status": Status(**ENVELOPE, status="H", message="Trading Halt", reason="T1", reason_message="Halt News Pending"),
+    "luld": Luld(**ENVELOPE, limit_up=Decimal("473.66"), limit_down=Decimal("428.54"), indicator="B"),
 }
 
 
@@ -166,7 +192,7 @@ def test_unknown_type_is_an_error_value_listing_the_types() -> None:
     result = json_schema("tick")
     assert result == Failure(UnknownEventType("tick", tuple(TAGS)))
     assert result.failure().message == (
-        "unknown event type 'tick' (known types: trade, quote, depth, snapshot, bar, integrity)"
+        "unknown event type 'tick' (known types: trade, quote, depth, snapshot, bar, integrity, trade_correction, trade_cancel, status, luld)"
     )
     assert result.failure().code == "unknown_type"
 
