@@ -16,8 +16,8 @@ Unknown properties are allowed: readers ignore fields added within a major versi
 
 >>> json_schema("trade").unwrap()["required"]
 ['type', 'v', 'symbol', 'ts', 'ts_recv', 'provider', 'stream', 'price', 'size']
->>> json_schema("tick").failure().message
-"unknown event type 'tick' (known types: trade, quote, depth, snapshot, bar, integrity, trade_correction, trade_cancel, status, luld)"
+>>> json_schema("tick").failure().message.split(" (")[0]
+"unknown event type 'tick'"
 """
 
 from __future__ import annotations

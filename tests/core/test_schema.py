@@ -192,7 +192,8 @@ def test_unknown_type_is_an_error_value_listing_the_types() -> None:
     result = json_schema("tick")
     assert result == Failure(UnknownEventType("tick", tuple(TAGS)))
     assert result.failure().message == (
-        "unknown event type 'tick' (known types: trade, quote, depth, snapshot, bar, integrity, trade_correction, trade_cancel, status, luld)"
+        "unknown event type 'tick' (known types: trade, quote, depth, snapshot, bar, integrity,"
+        " trade_correction, trade_cancel, status, luld)"
     )
     assert result.failure().code == "unknown_type"
 
