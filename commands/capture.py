@@ -70,7 +70,7 @@ async def _main(config: Config) -> None:
 
 
 async def _capture(config: Config) -> None:
-    providers = [(name, _load(name, config)) for name in config.providers]
+    providers = _load_all(config)
     credentials = {
         name: resolve_credentials(provider.info, config.file, os.environ, lambda line: say(PROG, line))
         for name, provider in providers
@@ -121,6 +121,23 @@ async def _capture(config: Config) -> None:
         with trio.CancelScope(shield=True):
             await output.flush()
             session.write_status(counter.written, queue.dropped_total, 0.0)
+
+
+def _load_all(config: Config) -> list[tuple[str, Provider]]:
+    """Every provider that loads; with several, one that does not is skipped with a message."""
+    loaded: list[tuple[str, Provider]] = []
+    problems: list[CommandError] = []
+    for name in config.providers:
+        try:
+            loaded.append((name, _load(name, config)))
+        except CommandError as error:
+            if error.exit_code == EXIT_USAGE or len(config.providers) == 1:
+                raise
+            say(PROG, f"{error}; trying the next provider")
+            problems.append(error)
+    if not loaded:
+        raise problems[-1]
+    return loaded
 
 
 def _load(name: str, config: Config) -> Provider:

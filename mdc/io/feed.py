@@ -26,10 +26,18 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Final
 
 import trio
-from trio_websocket import ConnectionClosed, HandshakeError, WebSocketConnection, open_websocket_url
+from trio_websocket import (
+    ConnectionClosed,
+    ConnectionRejected,
+    ConnectionTimeout,
+    HandshakeError,
+    WebSocketConnection,
+    open_websocket_url,
+)
 
 from mdc.core.events import Integrity
 from mdc.core.live import Breaker, allows, delay, failed, stale, succeeded
@@ -49,6 +57,10 @@ from mdc.core.timestamps import NS_PER_SECOND, from_ns
 from .tasks import one_error
 
 MAX_MESSAGE_BYTES: Final = 16 << 20
+MESSAGE_QUEUE: Final = 16
+"""Messages trio-websocket reads ahead; when full it stops reading, and TCP pushes back on the server."""
+CLOSE_TIMEOUT_S: Final = 2.0
+"""How long to wait for the server's answer to our close (a dead server never answers)."""
 
 
 class _Dropped(Exception):
@@ -57,8 +69,14 @@ class _Dropped(Exception):
 
 def _describe(error: BaseException) -> str:
     match error:
+        case HandshakeError() if error.__cause__ is not None:
+            return _describe(error.__cause__)
+        case ConnectionRejected():
+            return f"the server refused the WebSocket (HTTP {error.status_code})"
+        case ConnectionTimeout():
+            return "the server did not complete the WebSocket handshake in time"
         case HandshakeError():
-            return f"handshake failed ({type(error).__name__}: {error})"
+            return f"WebSocket handshake failed ({type(error).__name__})"
         case ConnectionClosed():
             reason = error.reason
             if reason is None:
@@ -110,7 +128,7 @@ async def run_websocket_feed(
         context.report(provider, FeedState.CONNECTING, url)
         healthy = trio.Event()
         try:
-            async with open_websocket_url(url, max_message_size=MAX_MESSAGE_BYTES) as connection:
+            async with _open(url, resilience.idle_timeout_s) as connection:
                 context.report(provider, FeedState.CONNECTED, url)
                 connected = _Connection(
                     provider=provider,
@@ -145,7 +163,7 @@ async def probe_websocket_feed(
     protocol = make_protocol()
     try:
         with trio.fail_after(timeout_s):
-            async with open_websocket_url(url, max_message_size=MAX_MESSAGE_BYTES) as connection:
+            async with _open(url, timeout_s) as connection:
                 if await _react(provider, connection, protocol.opened(), None):
                     return
                 while True:
@@ -156,6 +174,17 @@ async def probe_websocket_feed(
         raise
     except (ConnectionClosed, HandshakeError, OSError, trio.TooSlowError, _Dropped) as error:
         raise ProviderUnavailable(f"{provider}: {_describe(error)}") from error
+
+
+def _open(url: str, timeout_s: float) -> AbstractAsyncContextManager[WebSocketConnection]:
+    """Open a WebSocket; a server that does not finish the handshake or the close in time is given up on."""
+    return open_websocket_url(
+        url,
+        max_message_size=MAX_MESSAGE_BYTES,
+        message_queue_size=MESSAGE_QUEUE,
+        connect_timeout=timeout_s,
+        disconnect_timeout=min(timeout_s, CLOSE_TIMEOUT_S),
+    )
 
 
 async def _react(
