@@ -8,6 +8,13 @@ need() {
     done
 }
 
+# on_exit COMMAND: run COMMAND when the script exits, before those registered earlier (like a stack).
+_on_exit=()
+on_exit() {
+    _on_exit=("$1" "${_on_exit[@]}")
+    trap 'for _command in "${_on_exit[@]}"; do eval "$_command"; done' EXIT
+}
+
 # enter_workdir [DIR]: cd into DIR (made if missing), or into a temporary directory removed on exit.
 enter_workdir() {
     if [[ $# -ge 1 ]]; then
@@ -15,7 +22,7 @@ enter_workdir() {
         mkdir -p "$work"
     else
         work=$(mktemp -d)
-        trap 'rm -rf "$work"' EXIT
+        on_exit 'rm -rf "$work"'
     fi
     cd "$work"
 }

@@ -132,6 +132,20 @@ SHOWS: dict[str, list[str | re.Pattern[str]]] = {
         "mdc-bars: read 3, trades 3, bars 2, late trades 1, other events ignored 0",
         "late_trade: late SPY trade (ts 2026-01-05T14:30:55.000000000Z): its 1m bar was already written",
     ],
+    "book.sh": [
+        '{"type":"quote","seq":1,"bid_price":339.63,"ask_price":null}',
+        '{"type":"snapshot","seq":2,"bids":[[339.63,900],[339.61,700]],"asks":[]}',
+        '{"op":"set","side":"bid","price":379.16,"size":700}',
+        '{"op":"insert","side":"bid","position":9,"price":379.16,"size":700}',
+        "level model: 117 of 117 sim snapshots rebuilt identically",
+        "position model: 117 of 117 sim snapshots rebuilt identically",
+        "SPY seq 500 depth_invalid: delete at bid position 42, but the side has 10 levels",
+        "SPY seq 500 book_frozen: SPY book frozen on sim.depth: depth ignored until a snapshot or a reset",
+        "SPY seq 521 book_reset: SPY snapshot replaced a frozen book",
+        "integrity 3 (book_frozen 1, book_reset 1, depth_invalid 1); depth ignored by frozen books 21",
+        "with the reset: 117 of 117 sim snapshots rebuilt identically",
+        re.compile(r"^14:30:02\.\d{3} bids 379\.\d+ 379\.\d+ 379\.\d+ \| asks ", re.MULTILINE),
+    ],
     "schema-check.sh": [
         "https://json-schema.org/draft/2020-12/schema, one definition per type:",
         "bar, depth, integrity, quote, snapshot, trade",
@@ -150,6 +164,12 @@ SHOWS: dict[str, list[str | re.Pattern[str]]] = {
         *(re.compile(rf"^ +\d+ {rule}$", re.MULTILINE) for rule in ("not_json", "price_positive", "ts_format")),
         re.compile(r"^ +\d+ symbol_grammar$", re.MULTILINE),
         re.compile(r"--faults crossed\n +\d+ crossed_market\n*$"),
+    ],
+    "plugin-template.sh": [
+        re.compile(r"^example +mdc-provider-example 0\.1\.0$", re.MULTILINE),
+        "credentials: EXAMPLE_TOKEN (environment, keyring or config file)",
+        "mdc-capture: example: disconnected (closed by the server (code 1011, server going away))",
+        re.compile(r"^ +150 example\texample\.live\tquote\n +150 example\texample\.live\ttrade$", re.MULTILINE),
     ],
     "mdc-git-style.sh": [
         re.compile(r"^mdc, version \S+$", re.MULTILINE),
