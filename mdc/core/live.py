@@ -134,3 +134,78 @@ def stale(
     return sorted(
         symbol for symbol in subscribed if now_ns - max(last_seen_ns.get(symbol, since_ns), since_ns) > threshold_ns
     )
+
+
+@frozen
+class Subscriptions:
+    """Which symbols are wanted and which the current connection has subscribed: the one place that knows.
+
+    Every live provider keeps its subscriptions here, so that subscribe,
+    unsubscribe, resubscribe-after-reconnect and stale-symbol repair follow
+    the same rules everywhere. Transitions return the new state and the
+    :class:`SubscriptionChange` to send.
+
+    Attributes:
+        wanted: the symbols the user asked for (command line, config reloads).
+        active: the symbols subscribed on the current connection.
+        connected: whether a connection is up and authenticated.
+    """
+
+    wanted: frozenset[str] = frozenset()
+    active: frozenset[str] = frozenset()
+    connected: bool = False
+
+
+@frozen
+class SubscriptionChange:
+    """What to send: symbols to unsubscribe, then symbols to subscribe (each sorted)."""
+
+    unsubscribe: tuple[str, ...] = ()
+    subscribe: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.unsubscribe or self.subscribe)
+
+
+def on_connected(subscriptions: Subscriptions) -> tuple[Subscriptions, SubscriptionChange]:
+    """A connection is up and authenticated: subscribe everything wanted (again, after a reconnect).
+
+    >>> state, change = on_connected(Subscriptions(wanted=frozenset({"SPY", "AAPL"})))
+    >>> change.subscribe, sorted(state.active)
+    (('AAPL', 'SPY'), ['AAPL', 'SPY'])
+    """
+    state = evolve(subscriptions, active=subscriptions.wanted, connected=True)
+    return state, SubscriptionChange(subscribe=tuple(sorted(subscriptions.wanted)))
+
+
+def on_disconnected(subscriptions: Subscriptions) -> Subscriptions:
+    """The connection is gone, and with it every subscription (the wanted set stays)."""
+    return evolve(subscriptions, active=frozenset(), connected=False)
+
+
+def want(subscriptions: Subscriptions, symbols: Iterable[str]) -> tuple[Subscriptions, SubscriptionChange]:
+    """The wanted set changed (a config reload): the difference to send, if connected.
+
+    >>> state, _ = on_connected(Subscriptions(wanted=frozenset({"SPY"})))
+    >>> want(state, ["AAPL"])[1]
+    SubscriptionChange(unsubscribe=('SPY',), subscribe=('AAPL',))
+    """
+    wanted = frozenset(symbols)
+    if not subscriptions.connected:
+        return evolve(subscriptions, wanted=wanted), SubscriptionChange()
+    change = SubscriptionChange(
+        unsubscribe=tuple(sorted(subscriptions.active - wanted)),
+        subscribe=tuple(sorted(wanted - subscriptions.active)),
+    )
+    return evolve(subscriptions, wanted=wanted, active=wanted), change
+
+
+def resubscribe(subscriptions: Subscriptions, symbols: Iterable[str]) -> SubscriptionChange:
+    """Unsubscribe and subscribe again the given active symbols (a stale subscription's repair).
+
+    >>> state, _ = on_connected(Subscriptions(wanted=frozenset({"SPY"})))
+    >>> resubscribe(state, ["SPY", "MSFT"])
+    SubscriptionChange(unsubscribe=('SPY',), subscribe=('SPY',))
+    """
+    again = tuple(sorted(subscriptions.active.intersection(symbols)))
+    return SubscriptionChange(unsubscribe=again, subscribe=again)

@@ -40,7 +40,19 @@ from trio_websocket import (
 )
 
 from mdc.core.events import Integrity
-from mdc.core.live import Breaker, allows, delay, failed, stale, succeeded
+from mdc.core.live import (
+    Breaker,
+    SubscriptionChange,
+    Subscriptions,
+    allows,
+    delay,
+    failed,
+    on_connected,
+    resubscribe,
+    stale,
+    succeeded,
+    want,
+)
 from mdc.core.provider import (
     CaptureContext,
     CaptureRequest,
@@ -228,9 +240,8 @@ class _Connection:
         self.emit = emit
         self.context = context
         self.last_seen: dict[str, int] = {}
-        self.subscribed: set[str] = set()
+        self.subscriptions = Subscriptions(wanted=context.symbols())
         self.since = context.now_ns()
-        self.authenticated = False
 
     async def run(self, healthy: trio.Event) -> None:
         with one_error():  # one task's failure ends the connection: raise the one that explains it
@@ -254,30 +265,28 @@ class _Connection:
 
     async def react(self, reaction: Reaction) -> None:
         if await _react(self.provider, self.connection, reaction, self.context):
-            self.authenticated = True
             self.since = self.context.now_ns()
             self.context.report(self.provider, FeedState.AUTHENTICATED)
-            await self.subscribe(set(self.context.symbols()))
+            self.subscriptions, change = on_connected(want(self.subscriptions, self.context.symbols())[0])
+            await self.apply(change)
 
-    async def send(self, messages: tuple[str, ...]) -> None:
+    async def apply(self, change: SubscriptionChange) -> None:
+        """Send a subscription change; a symbol (re)subscribed now is timed for staleness from now."""
+        messages: tuple[str, ...] = ()
+        if change.unsubscribe:
+            messages += self.protocol.unsubscribe(change.unsubscribe)
+        if change.subscribe:
+            messages += self.protocol.subscribe(change.subscribe)
+            now = self.context.now_ns()
+            self.last_seen.update(dict.fromkeys(change.subscribe, now))
         for message in messages:
             await self.connection.send_message(message)
-
-    async def subscribe(self, symbols: set[str]) -> None:
-        if symbols:
-            await self.send(self.protocol.subscribe(sorted(symbols)))
-            self.subscribed.update(symbols)
 
     async def follow_changes(self) -> None:
         while True:
             wanted = await self.context.symbols_changed()
-            if not self.authenticated:
-                continue
-            gone = self.subscribed - wanted
-            if gone:
-                await self.send(self.protocol.unsubscribe(sorted(gone)))
-                self.subscribed.difference_update(gone)
-            await self.subscribe(set(wanted) - self.subscribed)
+            self.subscriptions, change = want(self.subscriptions, wanted)
+            await self.apply(change)
 
     async def heartbeat(self) -> None:
         interval = max(self.resilience.idle_timeout_s / 3, 0.05)
@@ -291,19 +300,16 @@ class _Connection:
         threshold = int(after * NS_PER_SECOND)
         while True:
             await trio.sleep(max(after / 4, 0.05))
-            if not self.authenticated:
-                continue
+            active = self.subscriptions.active
             now = self.context.now_ns()
             silent = [
                 symbol
-                for symbol in stale(self.last_seen, self.subscribed, self.since, now, threshold)
+                for symbol in stale(self.last_seen, active, self.since, now, threshold)
                 if self.context.in_session(symbol)
             ]
             if not silent:
                 continue
-            await self.send((*self.protocol.unsubscribe(silent), *self.protocol.subscribe(silent)))
-            for symbol in silent:
-                self.last_seen[symbol] = now
+            await self.apply(resubscribe(self.subscriptions, silent))
             stream = self.protocol.stream
             await self.emit([_stale_event(self.provider, stream, symbol, now, after) for symbol in silent])
 
