@@ -12,7 +12,7 @@ import sys
 
 import click
 
-from . import bars, capture, replay, schema, store, validate
+from . import bars, book, capture, replay, schema, store, validate
 
 BUILT_IN = {
     "capture": capture.main,
@@ -20,6 +20,7 @@ BUILT_IN = {
     "store": store.main,
     "replay": replay.main,
     "bars": bars.main,
+    "book": book.main,
     "schema": schema.main,
 }
 

@@ -146,9 +146,21 @@ SHOWS: dict[str, list[str | re.Pattern[str]]] = {
         "with the reset: 117 of 117 sim snapshots rebuilt identically",
         re.compile(r"^14:30:02\.\d{3} bids 379\.\d+ 379\.\d+ 379\.\d+ \| asks ", re.MULTILINE),
     ],
+    "ib.sh": [
+        re.compile(r"^ib +mdc-provider-ib \S+$", re.MULTILINE),
+        "capabilities: realtime-bars, realtime-depth, realtime-quotes, realtime-trades",
+        '"symbol":"SPY","ts":"2026-11-24T14:30:00.000000000Z"',
+        '"exchange":"NYSE","conditions":["F","T","pastLimit"]',
+        "mdc-validate: read 5, passed 5, rejected 0, integrity 0",
+        "depth events: 5",
+        '"interval":"5s","open":6712.25,"high":6712.75,"low":6712.0,"close":6712.5,"volume":184.0,"vwap":6712.41',
+        '"bids":[[6712.25,15.0]],"asks":[[6712.5,9.0]]',
+        "mdc-capture: ib: QQQ: no security definition (stock QQQ on SMART in USD)",
+        "exit status 2",
+    ],
     "schema-check.sh": [
         "https://json-schema.org/draft/2020-12/schema, one definition per type:",
-        "bar, depth, integrity, quote, snapshot, trade",
+        "bar, depth, integrity, luld, quote, snapshot, status, trade, trade_cancel, trade_correction",
         '["type","v","symbol","ts","ts_recv","provider","stream","price","size"]',
         re.compile(
             r"^\d+ events checked, 0 failed: depth \d+, integrity \d+, quote \d+, snapshot \d+, trade \d+$", re.M

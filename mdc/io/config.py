@@ -87,16 +87,14 @@ def parse_hours(text: str) -> TradingHours:
     if match is None:
         raise ConfigError(f"session {text!r} is not 'always' nor like '09:30-16:00 America/New_York'")
     open_h, open_m, close_h, close_m, zone = match.groups()
+    open_minute, close_minute = int(open_h) * 60 + int(open_m), int(close_h) * 60 + int(close_m)
+    if max(int(open_m), int(close_m)) > 59 or max(open_minute, close_minute) > 24 * 60:
+        raise ConfigError(f"session {text!r}: times must lie between 00:00 and 24:00")
     try:
         ZoneInfo(zone)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # a directory of the zone database ("America") is an OSError
         raise ConfigError(f"session {text!r}: unknown time zone {zone!r}") from None
-    return TradingHours(
-        always=False,
-        open_minute=int(open_h) * 60 + int(open_m),
-        close_minute=int(close_h) * 60 + int(close_m),
-        zone=zone,
-    )
+    return TradingHours(always=False, open_minute=open_minute, close_minute=close_minute, zone=zone)
 
 
 @frozen
@@ -155,7 +153,8 @@ def load(path: Path) -> CaptureFile:
     if backpressure is not None and backpressure not in ("block", "drop-oldest"):
         raise ConfigError(f"{path}: capture.backpressure must be 'block' or 'drop-oldest' (got {backpressure!r})")
     queue = capture.get("queue")
-    if queue is not None and (not isinstance(queue, int) or queue < 1):
+    # TOML's true is a Python bool, which is an int: refuse it rather than read it as 1
+    if queue is not None and (isinstance(queue, bool) or not isinstance(queue, int) or queue < 1):
         raise ConfigError(f"{path}: capture.queue must be a positive integer (got {queue!r})")
     options: dict[str, dict[str, str]] = {}
     secrets: dict[str, dict[str, str]] = {}
@@ -180,7 +179,7 @@ def load(path: Path) -> CaptureFile:
                 raise ConfigError(f"{path}: symbols.{symbol}: {error}") from None
         if "depth_levels" in settings:
             value = settings["depth_levels"]
-            if not isinstance(value, int) or value < 1:
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(f"{path}: symbols.{symbol}.depth_levels must be a positive integer (got {value!r})")
             levels[symbol] = value
     status_file = capture.get("status_file")
@@ -212,6 +211,8 @@ def _list(value: object, where: str) -> list[object]:
 
 
 def _date(value: object, where: str) -> dt.date:
+    if isinstance(value, dt.datetime):  # TOML date-times are dates too; expiry arithmetic needs a plain date
+        return value.date()
     if isinstance(value, dt.date):
         return value
     try:

@@ -49,7 +49,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -291,10 +291,8 @@ def main() -> None:
     parser.add_argument("--script", type=Path, help="a JSON script (default: accept, answer, send nothing)")
     arguments = parser.parse_args()
     script = json.loads(arguments.script.read_text()) if arguments.script else {}
-    try:
+    with suppress(KeyboardInterrupt):
         trio.run(_main, arguments.port, script)
-    except KeyboardInterrupt:
-        pass
 
 
 if __name__ == "__main__":

@@ -104,7 +104,7 @@ class Sink:
             self.scope.cancel()
 
     def of(self, kind: str) -> list[MarketEvent]:
-        return [event for event in self.events if event.TYPE == kind]
+        return [event for event in self.events if kind == event.TYPE]
 
 
 def trio_test(function: Callable[..., Awaitable[None]]) -> Callable[..., None]:

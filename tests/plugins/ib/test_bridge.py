@@ -6,8 +6,8 @@ import threading
 
 import pytest
 import trio
-
 from mdc_provider_ib.bridge import LoopThread, Outbox
+
 from tests.plugins.ib._support import trio_test
 
 pytestmark = pytest.mark.timeout(30)

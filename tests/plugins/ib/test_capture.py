@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import copy
+import json
 import random
+import subprocess
 import threading
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
 import trio
+from mdc_provider_ib.provider import IbProvider
 
 from mdc.core.events import Bar, Depth, Integrity, Quote, Snapshot, Trade
 from mdc.core.live import Breaker
 from mdc.core.provider import FeedState, ProviderError, ProviderUnavailable
 from mdc.io.tasks import one_error
-from mdc_provider_ib.provider import IbProvider
 from tests.plugins.ib._support import NS, Context, Sink, fast, request, script, trio_test
 from tests.servers.ib import FakeTws, serve
 
@@ -38,12 +41,12 @@ async def run(
     *,
     context: Context | None = None,
     resilience: Any = None,
-    timeout: float = 15,
+    deadline: float = 15,
     **options: str,
 ) -> tuple[Sink, Context, FakeTws]:
     """Capture until ``count`` events arrived (then cancel, as --max-events does)."""
     with one_error():
-        return await _run(the_script, symbols, count, context, resilience, timeout, **options)
+        return await _run(the_script, symbols, count, context, resilience, deadline, **options)
 
 
 async def _run(  # noqa: PLR0917
@@ -52,13 +55,13 @@ async def _run(  # noqa: PLR0917
     count: int,
     context: Context | None,
     resilience: Any,
-    timeout: float,
+    deadline: float,
     **options: str,
 ) -> tuple[Sink, Context, FakeTws]:
     async with serve(the_script) as server:
         context = context or Context(symbols)
         sink = Sink(count)
-        with trio.fail_after(timeout), sink.scope:
+        with trio.fail_after(deadline), sink.scope:
             provider = IbProvider(rng=random.Random(7))
             await provider.capture(request(symbols, server.url, resilience, **options), sink, context)
         return sink, context, server
@@ -188,7 +191,9 @@ async def test_1101_data_lost_resubscribes_with_a_gap() -> None:
         scripted({"SPY AllLast#1": [SPY_LAST, lost], "SPY AllLast#2": [SPY_LAST_2]}), ["SPY"], 3, data="trades"
     )
     first, gap, second = sink.events
-    assert isinstance(first, Trade) and isinstance(second, Trade) and isinstance(gap, Integrity)
+    assert isinstance(first, Trade)
+    assert isinstance(second, Trade)
+    assert isinstance(gap, Integrity)
     assert (first.price, gap.kind, second.price) == (Decimal("668.1"), "sequence_gap", Decimal("668.2"))
     assert gap.description.startswith("IB 1101: Connectivity between IB and TWS has been restored- data lost.")
     assert (len(server.requests("97")), len(server.requests("98"))) == (2, 1)
@@ -258,7 +263,7 @@ async def test_symbol_changes_follow_the_config() -> None:
     context = Context(["SPY"])
 
     async def emit_then_change(sink: Sink) -> None:
-        while not sink.events:
+        while not sink.events:  # noqa: ASYNC110 # the sink is the test's, not worth an event
             await trio.sleep(0.01)
         context.change(["AAPL"])
 
@@ -279,7 +284,8 @@ async def test_silent_symbol_is_resubscribed() -> None:
     the_script = scripted({"SPY AllLast#1": [], "SPY AllLast#2": [SPY_LAST]})
     sink, _, server = await run(the_script, ["SPY"], 2, resilience=fast(stale_after_s=0.3), data="trades")
     stale, trade = sink.events
-    assert isinstance(stale, Integrity) and isinstance(trade, Trade)
+    assert isinstance(stale, Integrity)
+    assert isinstance(trade, Trade)
     assert (stale.kind, stale.symbol, trade.price) == ("stale", "SPY", Decimal("668.1"))
     assert len(server.requests("97")) == 2
 
@@ -317,3 +323,37 @@ async def test_probe() -> None:
         await IbProvider().probe(request(["SPY"], server.url), Context(["SPY"]))
     with pytest.raises(ProviderUnavailable):
         await IbProvider().probe(request(["SPY"], server.url), Context(["SPY"]))
+
+
+async def _mdc_capture(bin_dir: Path, url: str, *arguments: str) -> subprocess.CompletedProcess[bytes]:
+    return await trio.run_process(
+        [str(bin_dir / "mdc-capture"), "ib", *arguments, "--url", url, "--idle-timeout", "1"],
+        capture_stdout=True,
+        capture_stderr=True,
+        check=False,
+    )
+
+
+@trio_test
+async def test_mdc_capture_command(bin_dir: Path) -> None:
+    """mdc-capture ib SPY against the fake TWS: NDJSON on stdout, one status line on stderr, exit 0."""
+    async with serve(script()) as server:
+        with trio.fail_after(30):
+            done = await _mdc_capture(bin_dir, server.url, "SPY", "--max-events", "5")
+    lines = [json.loads(line) for line in done.stdout.decode().splitlines()]
+    assert (done.returncode, [line["type"] for line in lines]) == (0, ["trade"] * 3 + ["quote"] * 2)
+    assert lines[0]["price"] == 668.1
+    assert done.stderr.decode() == f"mdc-capture: ib: connected ({server.url})\n"
+
+
+@trio_test
+async def test_mdc_capture_exit_codes(bin_dir: Path) -> None:
+    """No security definition exits 2 and names the symbol; a refused subscription exits 77."""
+    async with serve(scripted({"SPY AllLast": [NOT_SUBSCRIBED]})) as server:
+        with trio.fail_after(30):
+            unknown = await _mdc_capture(bin_dir, server.url, "QQQ")
+            refused = await _mdc_capture(bin_dir, server.url, "SPY", "-o", "data=trades")
+    assert unknown.returncode == 2
+    assert "mdc-capture: ib: QQQ: no security definition (stock QQQ on SMART in USD)" in unknown.stderr.decode()
+    assert refused.returncode == 77
+    assert "ib: SPY trades: IB 354: Requested market data is not subscribed." in refused.stderr.decode()

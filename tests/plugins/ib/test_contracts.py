@@ -8,10 +8,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from ib_async import Contract
+from mdc_provider_ib.contracts import ContractSpec, contract_file, parse_symbol, parse_table, resolve, to_contract
 from returns.result import Failure, Success
 
 from mdc.core.symbols import symbol_problem
-from mdc_provider_ib.contracts import ContractSpec, contract_file, parse_symbol, parse_table, resolve, to_contract
 
 
 @pytest.mark.parametrize(

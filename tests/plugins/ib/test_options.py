@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from returns.result import Failure
-
 from mdc_provider_ib.errors import Action, classify
 from mdc_provider_ib.options import plan_from
+from returns.result import Failure
 
 
 def plan(**options: str):  # type: ignore[no-untyped-def]

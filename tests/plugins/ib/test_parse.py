@@ -18,10 +18,10 @@ from ib_async import (
     TickByTickAllLast,
     TickByTickBidAsk,
 )
+from mdc_provider_ib import parse
 
 from mdc.core.events import Bar, Depth, Quote, Snapshot, Trade
 from mdc.core.provider import ProviderReject
-from mdc_provider_ib import parse
 
 T0 = datetime(2026, 11, 24, 14, 30, tzinfo=UTC)
 RECEIVED = 1_795_530_600_123_456_789
