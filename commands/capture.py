@@ -20,12 +20,13 @@ import click
 import trio
 from attrs import evolve, frozen
 
+from mdc.core.book import Emission
 from mdc.core.events import MarketEvent
 from mdc.core.live import Backoff, Breaker
 from mdc.core.provider import CaptureRequest, Provider, ProviderError, RawLine, Resilience
 from mdc.core.symbols import symbol_problem
 from mdc.core.timestamps import NS_PER_SECOND
-from mdc.io.capture import DEFAULT_QUEUE, EventQueue, Session, encode_items, run_providers
+from mdc.io.capture import DEFAULT_QUEUE, BookTap, EventQueue, Session, encode_items, run_providers
 from mdc.io.config import CaptureFile, ConfigError, expiry_warnings, load, redactor, resolve_credentials
 from mdc.io.plugins import list_providers, load_provider
 from mdc.io.stdio import Output
@@ -61,6 +62,7 @@ class Config:
     queue: int
     status_file: Path | None
     retries: int | None
+    book: Emission | None = None
 
 
 async def _main(config: Config) -> None:
@@ -87,9 +89,10 @@ async def _capture(config: Config) -> None:
     output = Output()
     counter = _Counter(config.request.max_events)
     done = trio.Event()
+    tap = BookTap(config.book) if config.book is not None else None
 
     async def emit(items: Sequence[MarketEvent | RawLine]) -> None:
-        items = counter.take(items)
+        items = counter.take(tap(items) if tap is not None else items)
         if items:
             await queue.put(items)
         if counter.full:
@@ -258,7 +261,24 @@ def _print_providers() -> None:
 @click.option("--start", metavar="TS", help="[sim] Simulated start time (default: now).")
 @click.option("--depth-model", type=click.Choice(["level", "position"]), help="[sim] Depth update model.")
 @click.option("--depth-levels", metavar="N", help="Book levels per side (sim; depth-capable providers).")
-@click.option("--snapshot-every", metavar="N", help="[sim] A book snapshot every N depth changes.")
+@click.option(
+    "--book",
+    is_flag=True,
+    help="Keep an L2 book per symbol from the depth (as mdc-book does) and add its quotes, snapshots and integrity.",
+)
+@click.option(
+    "--book-levels",
+    type=click.IntRange(min=0),
+    default=10,
+    show_default=True,
+    metavar="N",
+    help="With --book: levels per side in its snapshots (0: all).",
+)
+@click.option(
+    "--snapshot-every",
+    metavar="N|Ss",
+    help="With --book: a snapshot every N updates or S seconds (5s) per symbol; else [sim] every N depth changes.",
+)
 @click.option("--url", metavar="URL", help="Connect to this server instead of the provider's own (tests, proxies).")
 @click.option("--feed", metavar="NAME", help="The provider's feed (alpaca: iex, sip, delayed_sip, test).")
 @click.option(
@@ -331,6 +351,8 @@ def main(
     breaker_cooldown: float,
     retries: int | None,
     extra: tuple[str, ...],
+    book: bool,
+    book_levels: int,
     debug: bool,
     **provider_options: str | None,
 ) -> None:
@@ -363,6 +385,9 @@ def main(
         problem = symbol_problem(symbol)
         if problem is not None:
             raise click.BadParameter(f"{symbol!r}: {problem}", param_hint="SYMBOL")
+    emission = None
+    if book:
+        emission = _emission(provider_options.pop("snapshot_every", None) or "100", book_levels)
     options: dict[str, str] = {}
     if len(names) == 1:
         options.update(file.provider_options.get(names[0], {}))
@@ -395,8 +420,30 @@ def main(
         queue=queue_size or file.queue or DEFAULT_QUEUE,
         status_file=status_file or file.status_file,
         retries=retries,
+        book=emission,
     )
     run(PROG, _main, evolve(config), debug=debug)
+
+
+def _emission(every: str, levels: int) -> Emission:
+    """The book's snapshot policy from ``--snapshot-every N`` (updates) or ``Ss`` (seconds of event time)."""
+    text = every.strip().lower()
+    seconds = _float(text[:-1]) if text.endswith("s") else None
+    count = int(text) if text.isdigit() else None
+    if seconds is not None and math.isfinite(seconds) and seconds > 0:
+        return Emission(levels=levels, every_ns=max(round(seconds * NS_PER_SECOND), 1))
+    if count is not None and count >= 1:
+        return Emission(levels=levels, every=count)
+    raise click.BadParameter(
+        f"{every!r} is neither a count of updates (100) nor seconds (5s)", param_hint="--snapshot-every"
+    )
+
+
+def _float(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # mdc-book: the simulator's order book rebuilt from its depth events alone, in
 # both depth models, checked against the snapshots the simulator itself wrote;
-# then a book frozen by an impossible change and reset by the next snapshot.
+# then a book frozen by an impossible change and reset by the next snapshot; and the same
+# collector inside mdc-capture (--book), which adds exactly what mdc-book writes.
 #
 # Usage: examples/book.sh [DIR]
 # Writes under DIR when given, else under a temporary directory it removes.
@@ -50,3 +51,15 @@ echo "== mdc-book --levels 3 --every-seconds 1: the top three levels at each sec
 jq -c 'select(.type=="depth" and .symbol=="AAPL")' sim-level.ndjson | mdc-book -q --levels 3 --every-seconds 1 \
     | jq -r 'select(.type=="snapshot") | "\(.ts[11:23]) bids \(.bids | map(.[0]) | join(" ")) | asks \(.asks | map(.[0]) | join(" "))"' \
     | sed -n 1,4p # sed reads to the end: under pipefail, head would leave jq a broken pipe
+
+echo
+echo "== the same collector inside mdc-capture: --book adds its quotes and snapshots to the live stream"
+mdc-capture sim SPY --seed 5 --start 2026-01-05T14:30:00Z --max-events 2000 --depth-model position \
+    --book --book-levels 3 --snapshot-every 1s -o snapshot-every=0 > booked.ndjson
+# what the book added: quotes, and snapshots of 3 levels (the sim's own first snapshot has 10)
+jq -c 'select(.stream=="sim.depth" and .type!="depth" and (.type!="snapshot" or (.bids|length) <= 3))' booked.ndjson \
+    > added.ndjson
+jq -r .type added.ndjson | sort | uniq -c | awk '{printf "%s %s, ", $2, $1} END {print "added by the book"}'
+# mdc-book over the depth alone writes the very same events
+jq -c 'select(.type=="depth")' booked.ndjson | mdc-book -q --levels 3 --every-seconds 1 > again.ndjson
+cmp -s added.ndjson again.ndjson && echo "mdc-book over the stored depth wrote the same $(wc -l < again.ndjson) events"

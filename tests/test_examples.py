@@ -145,6 +145,8 @@ SHOWS: dict[str, list[str | re.Pattern[str]]] = {
         "integrity 3 (book_frozen 1, book_reset 1, depth_invalid 1); depth ignored by frozen books 21",
         "with the reset: 117 of 117 sim snapshots rebuilt identically",
         re.compile(r"^14:30:02\.\d{3} bids 379\.\d+ 379\.\d+ 379\.\d+ \| asks ", re.MULTILINE),
+        "quote 453, snapshot 15, added by the book",
+        "mdc-book over the stored depth wrote the same 468 events",
     ],
     "ib.sh": [
         re.compile(r"^ib +mdc-provider-ib \S+$", re.MULTILINE),

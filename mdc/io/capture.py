@@ -9,6 +9,10 @@
   clock, the wanted symbols (changed by a config reload or SIGHUP), resolved
   credentials, trading hours, and the status, which goes to stderr on every
   change and to ``--status-file`` as JSON, replaced atomically, every second.
+* :class:`BookTap` (``--book``) keeps an L2 book per symbol from the depth the
+  providers emit, with the core's collector (:mod:`mdc.core.book`, the one
+  ``mdc-book`` runs), and adds its quotes, snapshots and integrity events to
+  the stream, each right after the event that caused it.
 * :func:`run_providers` runs the first provider, fails over to the next when
   one's breaker opens (or it cannot start), and keeps probing the ones before
   it, moving back as soon as one answers.
@@ -25,6 +29,7 @@ from typing import Final, cast
 
 import trio
 
+from mdc.core import book
 from mdc.core.codec import encode_event
 from mdc.core.events import Integrity, MarketEvent
 from mdc.core.provider import (
@@ -228,6 +233,37 @@ class Session:
             write_atomically(self.status_file, (json.dumps(self.status, indent=1) + "\n").encode())
 
 
+class BookTap:
+    """The book collector between the providers and the queue (``mdc-capture --book``).
+
+    Every event passes through unchanged, followed by what the books make of it:
+    ``integrity`` (depth_invalid, book_frozen, book_reset, crossed/locked),
+    ``quote`` when the best bid or ask changes, and ``snapshot`` as the
+    :class:`~mdc.core.book.Emission` says: exactly what ``mdc-book`` writes for
+    the same events. A provider's own snapshot replaces its book, so a
+    resubscription that starts with one resets it. Raw reject lines pass through.
+    """
+
+    def __init__(self, emission: book.Emission) -> None:
+        self.state = book.BookState(emission)
+
+    def __call__(self, items: Sequence[MarketEvent | RawLine]) -> list[MarketEvent | RawLine]:
+        """The batch with the books' events inserted after the events that caused them."""
+        transient = book.thaw(self.state)
+        out: list[MarketEvent | RawLine] = []
+        derived: list[MarketEvent] = []
+        for item in items:
+            out.append(item)
+            if isinstance(item, bytes):
+                continue
+            book.step_in(transient, item, derived)
+            if derived:
+                out.extend(derived)
+                derived.clear()
+        self.state = book.freeze(transient)
+        return out
+
+
 def encode_items(items: Sequence[MarketEvent | RawLine]) -> bytes:
     """NDJSON for a batch of output items."""
     return b"".join((item if isinstance(item, bytes) else encode_event(item)) + b"\n" for item in items)
@@ -319,4 +355,4 @@ async def _probe_earlier(
             return
 
 
-__all__ = ["DEFAULT_QUEUE", "EventQueue", "Session", "encode_items", "run_providers"]
+__all__ = ["DEFAULT_QUEUE", "BookTap", "EventQueue", "Session", "encode_items", "run_providers"]

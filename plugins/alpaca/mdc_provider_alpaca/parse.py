@@ -232,18 +232,20 @@ def _json_kind(value: object) -> str:
 def _timestamp(text: str, name: str = "t") -> Timestamp:
     """Alpaca's RFC 3339 time as a canonical timestamp; the shapes Alpaca writes skip the regex."""
     length = len(text)
-    if length != 30:
-        if 20 < length < 30 and text[-1] == "Z":  # trailing zeros of the fraction cut: .208Z
-            text_30 = text[:-1] + _NINE_ZEROS[: 30 - length] + "Z"
-        elif length == 20 and text[-1] == "Z":  # whole seconds (bars)
-            text_30 = text[:19] + ".000000000Z"
-        else:
-            return _timestamp_slowly(text, name)
-    else:
-        text_30 = text
-    if text_30[29] == "Z" and _second_ok(text_30[:20]) and text_30[20:29].isdigit() and text_30.isascii():
-        return Timestamp(text_30)
+    if length == 30:
+        if text[29] == "Z" and _second_ok(text[:20]) and text[20:29].isdigit() and text.isascii():
+            return Timestamp(text)
+    elif text[-1:] == "Z" and text.isascii():
+        if 20 < length < 30:  # trailing zeros of the fraction cut, as Go writes them: .208Z (or even .Z)
+            if _second_ok(text[:20]) and (length == 21 or text[20:-1].isdigit()):
+                return Timestamp(text[:-1] + _PADDING[length])
+        elif length == 20 and _second_ok(text[:19] + "."):  # whole seconds (bars)
+            return Timestamp(text[:19] + ".000000000Z")
     return _timestamp_slowly(text, name)
+
+
+_PADDING: Final = {length: _NINE_ZEROS[: 30 - length] + "Z" for length in range(21, 30)}
+"""Length of a time with its fraction cut -> the zeros and ``Z`` that make it 30 characters."""
 
 
 @lru_cache(maxsize=4096)
