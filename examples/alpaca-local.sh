@@ -36,8 +36,8 @@ echo "== mdc-capture alpaca SPY AAPL --url $base/v2/iex --max-events 300 | mdc-v
 mdc-capture alpaca SPY AAPL --url "$url" --max-events 300 | mdc-validate > events.ndjson
 echo "events by stream, type and symbol:"
 jq -r '[.stream, .type, .symbol] | @tsv' events.ndjson | sort | uniq -c
-echo "the fixture's SPY trade: its time to the nanosecond, its price as written (jq would print 451.1):"
-grep '"trade_id":"52983525029461"' events.ndjson | grep -oE '"(ts|price|size)":[^,]+'
+echo "the fixture's SPY trade (ts_recv left out): the time to the nanosecond, the price as written:"
+grep -m 1 '"trade_id":"52983525029461"' events.ndjson | sed -E 's/,"ts_recv":"[^"]+"//'
 
 echo
 echo "== the test feed (the feed is read from the URL): FAKEPACA only"

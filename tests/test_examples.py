@@ -179,6 +179,54 @@ SHOWS: dict[str, list[str | re.Pattern[str]]] = {
         re.compile(r"^ +\d+ symbol_grammar$", re.MULTILINE),
         re.compile(r"--faults crossed\n +\d+ crossed_market\n*$"),
     ],
+    "alpaca-local.sh": [
+        re.compile(r"^alpaca +mdc-provider-alpaca \S+$", re.MULTILINE),
+        "credentials: APCA_API_KEY_ID, APCA_API_SECRET_KEY (environment, keyring or config file)",
+        "--feed: iex, sip, delayed_sip, test, boats, overnight",
+        re.compile(r"^mdc-capture: alpaca: connected \(ws://127\.0\.0\.1:\d+/v2/iex\)$", re.MULTILINE),
+        "mdc-validate: read 300, passed 300, rejected 0, integrity 0",
+        re.compile(
+            r"^ +147 alpaca\.iex\tquote\tSPY\n +2 alpaca\.iex\tstatus\tAAPL\n +150 alpaca\.iex\ttrade\tAAPL$", re.M
+        ),
+        '"symbol":"SPY","ts":"2024-01-18T15:30:45.123456789Z","provider":"alpaca","stream":"alpaca.iex","price":451.10,',
+        "alpaca.test\ttrade\tFAKEPACA\nalpaca.test\tquote\tFAKEPACA",
+        '{"type":"trade_correction","v":1,"symbol":"EEM","ts":"2023-04-06T14:25:06.542305024Z"',
+        '"original_price":39.1582,"original_size":440000,"original_conditions":[" ","7"],',
+        '"corrected_price":39.1809,"corrected_size":440000,"corrected_conditions":[" ","7"],"exchange":"M"}',
+        '"action":"cancel","trade_id":"465","price":105.31,"size":300,"exchange":"D"}',
+        '"action":"error","trade_id":"466","price":105.32,"size":100,"exchange":"D"}',
+        "mdc-capture: alpaca: auth failed: the key id and secret key were refused "
+        "(APCA_API_KEY_ID, APCA_API_SECRET_KEY) (code 402)\nexit status 77",
+        re.compile(
+            r"^mdc-capture: alpaca: authenticated\n"
+            r'\{"type":"trade","v":1,"symbol":"AAPL","ts":"2021-02-22T15:51:44\.208000000Z","ts_recv":"\S+Z",'
+            r'"provider":"alpaca","stream":"alpaca\.iex","price":126\.55,.*\n(\{"type":.*\n){9}'
+            r"mdc-validate: read \d+, passed \d+, rejected 0, integrity 0$",
+            re.MULTILINE,
+        ),
+    ],
+    "polygon-local.sh": [
+        re.compile(r"^polygon +mdc-provider-polygon \S+$", re.MULTILINE),
+        "credentials: POLYGON_API_KEY (environment, keyring or config file)",
+        re.compile(r"^mdc-capture: polygon: connected \(ws://127\.0\.0\.1:\d+/stocks\)$", re.MULTILINE),
+        "mdc-validate: read 300, passed 300, rejected 0, integrity 0",
+        re.compile(
+            r"^ +50 polygon\.stocks\tbar\t1m\n +50 polygon\.stocks\tbar\t1s\n"
+            r" +75 polygon\.stocks\tquote\t-\n +125 polygon\.stocks\ttrade\t-$",
+            re.MULTILINE,
+        ),
+        '"ts":"2026-01-05T14:30:59.998000000Z","provider":"polygon","stream":"polygon.stocks","price":590.10,',
+        '"exchange":"11","trade_id":"52983525029501"}',
+        '"bid_price":245.30,"bid_size":1,"ask_price":245.33,"ask_size":4,"bid_exchange":"12","ask_exchange":"12"}',
+        "8 events still came through; rejects by reason:",
+        re.compile(
+            r"^ +1  bad T message\n +4  not a JSON array of Polygon messages\n +1  unknown event type 'XQ'$", re.M
+        ),
+        "mdc-capture: polygon: the API key was refused (server said auth_failed: authentication failed)\n"
+        "exit status 77",
+        re.compile(r'^\{"type":"trade","v":1,"symbol":"SPY","ts":"2026-01-05T14:30:00\.012000000Z",', re.MULTILINE),
+        re.compile(r"^mdc-validate: read \d+, passed \d+, rejected 0, integrity 0$", re.MULTILINE),
+    ],
     "plugin-template.sh": [
         re.compile(r"^example +mdc-provider-example 0\.1\.0$", re.MULTILINE),
         "credentials: EXAMPLE_TOKEN (environment, keyring or config file)",

@@ -147,6 +147,8 @@ class FeedFailure(enum.Enum):
     """The account may not have this feed or data: fatal, exit 77."""
     SYMBOL_LIMIT = "symbol-limit"
     """More symbols than the plan allows: fatal, exit 2."""
+    BAD_REQUEST = "bad-request"
+    """A request the server will never accept as configured (a channel the feed lacks): fatal, exit 2."""
     CONNECTION_LIMIT = "connection-limit"
     """Too many connections for the account: retried with backoff, counted by the breaker."""
     PROTOCOL = "protocol"
@@ -155,12 +157,18 @@ class FeedFailure(enum.Enum):
     @property
     def fatal(self) -> bool:
         """Whether retrying cannot help."""
-        return self in (FeedFailure.AUTH, FeedFailure.NOT_ENTITLED, FeedFailure.SYMBOL_LIMIT)
+        return self in (FeedFailure.AUTH, FeedFailure.NOT_ENTITLED, FeedFailure.SYMBOL_LIMIT, FeedFailure.BAD_REQUEST)
 
     @property
     def exit_code(self) -> int:
         """The exit code the shell uses when this ends the run."""
-        return {FeedFailure.AUTH: 77, FeedFailure.NOT_ENTITLED: 77, FeedFailure.SYMBOL_LIMIT: 2}.get(self, 69)
+        codes = {
+            FeedFailure.AUTH: 77,
+            FeedFailure.NOT_ENTITLED: 77,
+            FeedFailure.SYMBOL_LIMIT: 2,
+            FeedFailure.BAD_REQUEST: 2,
+        }
+        return codes.get(self, 69)
 
 
 @frozen

@@ -191,7 +191,7 @@ class Session:
         """A provider message that could not be parsed: one line on stderr with the raw message."""
         self.status["rejects"] = cast("int", self.status["rejects"]) + 1
         raw = reject.raw if len(reject.raw) <= REJECT_PREVIEW else reject.raw[:REJECT_PREVIEW] + "..."
-        self._say(f"{provider}: rejected message: {reject.reason}: {raw}")
+        self._say(f"{provider}: rejected message: {reject.reason}: {_printable(raw)}")
 
     def symbols(self) -> frozenset[str]:
         """The symbols wanted now."""
@@ -262,6 +262,13 @@ class BookTap:
                 derived.clear()
         self.state = book.freeze(transient)
         return out
+
+
+def _printable(text: str) -> str:
+    """The text with control characters escaped as Python would (a NUL as backslash x00), one line per reject."""
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() else char.encode("unicode_escape").decode("ascii") for char in text)
 
 
 def encode_items(items: Sequence[MarketEvent | RawLine]) -> bytes:

@@ -380,6 +380,13 @@ def test_reject_cuts_a_long_raw_message_at_300_characters() -> None:
     assert session.status["rejects"] == 2
 
 
+def test_reject_escapes_control_characters_so_each_stays_one_line() -> None:
+    """A binary or multi-line frame is shown with its control characters escaped, on one line."""
+    session = ClockedSession()
+    session.reject("polygon", ProviderReject(raw="\x00\x01ab\ncd\ufffd\x1b[31m", reason="not JSON"))
+    assert session.said == ["polygon: rejected message: not JSON: \\x00\\x01ab\\ncd\ufffd\\x1b[31m"]
+
+
 def test_change_symbols_returns_added_and_removed() -> None:
     """A reload says which symbols were added and which removed, sorted, and status follows."""
     session = ClockedSession(symbols=["SPY", "AAPL", "MSFT"])

@@ -36,7 +36,7 @@ FAILURES: Final[dict[int, tuple[FeedFailure, str]]] = {
     407: (FeedFailure.PROTOCOL, "mdc read too slowly and the server dropped it"),
     408: (FeedFailure.NOT_ENTITLED, "the account has no access to market data v2"),
     409: (FeedFailure.NOT_ENTITLED, "the account's subscription does not include this feed; try --feed iex"),
-    410: (FeedFailure.PROTOCOL, "a channel is not available on this feed; change -o channels"),
+    410: (FeedFailure.BAD_REQUEST, "a channel is not available on this feed; change -o channels"),
     411: (FeedFailure.NOT_ENTITLED, "the credentials lack the scope for the data stream"),
     500: (FeedFailure.PROTOCOL, "the server had an internal error"),
 }

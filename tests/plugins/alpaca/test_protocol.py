@@ -94,7 +94,7 @@ def test_rejects_and_controls_of_one_frame_both_come_out() -> None:
         (407, FeedFailure.PROTOCOL, 69),
         (408, FeedFailure.NOT_ENTITLED, 77),
         (409, FeedFailure.NOT_ENTITLED, 77),
-        (410, FeedFailure.PROTOCOL, 69),
+        (410, FeedFailure.BAD_REQUEST, 2),
         (411, FeedFailure.NOT_ENTITLED, 77),
         (500, FeedFailure.PROTOCOL, 69),
         (599, FeedFailure.PROTOCOL, 69),
