@@ -50,9 +50,7 @@ mdc-capture alpaca EEM GOOGL --url "$url" --max-events 3 2> /dev/null \
 
 echo
 echo "== a secret the server refuses: error 402, exit status 77"
-status=0
-APCA_API_SECRET_KEY=not-the-secret mdc-capture alpaca SPY --url "$url" --max-events 10 2>&1 || status=$?
-echo "exit status $status"
+exit_status env APCA_API_SECRET_KEY=not-the-secret mdc-capture alpaca SPY --url "$url" --max-events 10
 
 echo
 echo "== mdc-capture alpaca SPY AAPL --feed iex --url ws://127.0.0.1:PORT/v2/iex --max-events 1000 | mdc-validate | head"

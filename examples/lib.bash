@@ -8,6 +8,13 @@ need() {
     done
 }
 
+# exit_status COMMAND...: run COMMAND with its stderr on stdout, then print "exit status N" (not stopping).
+exit_status() {
+    local status=0
+    "$@" 2>&1 || status=$?
+    echo "exit status $status"
+}
+
 # on_exit COMMAND: run COMMAND when the script exits, before those registered earlier (like a stack).
 _on_exit=()
 on_exit() {

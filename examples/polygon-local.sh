@@ -59,9 +59,7 @@ grep -a 'rejected message' capture.log | cut -d : -f 4 | sort | uniq -c
 
 echo
 echo "== a key the server refuses: auth_failed, exit status 77"
-status=0
-POLYGON_API_KEY=not-the-key mdc-capture polygon SPY --url "$url" --max-events 10 2>&1 || status=$?
-echo "exit status $status"
+exit_status env POLYGON_API_KEY=not-the-key mdc-capture polygon SPY --url "$url" --max-events 10
 
 echo
 echo "== mdc-capture polygon SPY AAPL --url ws://127.0.0.1:PORT/stocks --max-events 100 | mdc-validate | head -n 3"
