@@ -72,16 +72,19 @@ class EventQueue:
 
     async def put(self, items: Sequence[MarketEvent | RawLine]) -> None:
         """Add items (waiting for room under ``block``)."""
-        for item in items:
-            if len(self._items) >= self.capacity:
-                if self.drop_oldest:
-                    self._drop()
-                else:
-                    async with self._space:
-                        while len(self._items) >= self.capacity:
-                            self._ready.set()
-                            await self._space.wait()
-            self._items.append(item)
+        if len(self._items) + len(items) <= self.capacity:  # the usual case: room for the whole batch
+            self._items.extend(items)
+        else:
+            for item in items:
+                if len(self._items) >= self.capacity:
+                    if self.drop_oldest:
+                        self._drop()
+                    else:
+                        async with self._space:
+                            while len(self._items) >= self.capacity:
+                                self._ready.set()
+                                await self._space.wait()
+                self._items.append(item)
         if self._items:
             self._ready.set()
 
@@ -273,7 +276,9 @@ def _printable(text: str) -> str:
 
 def encode_items(items: Sequence[MarketEvent | RawLine]) -> bytes:
     """NDJSON for a batch of output items."""
-    return b"".join((item if isinstance(item, bytes) else encode_event(item)) + b"\n" for item in items)
+    lines = [item if isinstance(item, bytes) else encode_event(item) for item in items]
+    lines.append(b"")  # the newline after the last line
+    return b"\n".join(lines)
 
 
 async def run_providers(

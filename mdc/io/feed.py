@@ -42,6 +42,7 @@ from trio_websocket import (
 from mdc.core.events import Integrity
 from mdc.core.live import (
     Breaker,
+    BreakerState,
     SubscriptionChange,
     Subscriptions,
     allows,
@@ -71,6 +72,9 @@ from .tasks import one_error
 MAX_MESSAGE_BYTES: Final = 16 << 20
 MESSAGE_QUEUE: Final = 16
 """Messages trio-websocket reads ahead; when full it stops reading, and TCP pushes back on the server."""
+RECEIVE_BYTES: Final = 1 << 16
+"""Bytes read from the socket at once: trio-websocket's 4 KiB default cuts a busy feed's frames
+(tens of messages, several KiB each) into several reads, each a round through wsproto and trio."""
 CLOSE_TIMEOUT_S: Final = 2.0
 """How long to wait for the server's answer to our close (a dead server never answers)."""
 
@@ -160,6 +164,10 @@ async def run_websocket_feed(
             breaker, attempt = succeeded(breaker), 0
         context.report(provider, FeedState.DISCONNECTED, last_error)
         breaker = failed(breaker, context.now_ns())
+        if breaker.state is BreakerState.OPEN:
+            # the shell waits out the cooldown or fails over (a backoff longer than the cooldown
+            # must not let this loop half-open the breaker again and again on its own)
+            raise ProviderUnavailable(f"{provider}: down after {breaker.failures} failed attempts ({last_error})")
         await trio.sleep(delay(resilience.backoff, attempt, rng.random()))
         attempt += 1
 
@@ -194,6 +202,7 @@ def _open(url: str, timeout_s: float) -> AbstractAsyncContextManager[WebSocketCo
         url,
         max_message_size=MAX_MESSAGE_BYTES,
         message_queue_size=MESSAGE_QUEUE,
+        receive_buffer_size=RECEIVE_BYTES,
         connect_timeout=timeout_s,
         disconnect_timeout=min(timeout_s, CLOSE_TIMEOUT_S),
     )

@@ -117,6 +117,10 @@ class _Bad(Exception):
     """A message decoded but its content is unusable (the reason is the message)."""
 
 
+class _Control(Exception):
+    """A control message turned up where a frame of data was expected (see :func:`parse_frame`)."""
+
+
 # ------------------------------------------------------------------ parsing
 
 
@@ -139,6 +143,17 @@ def parse_frame(frame: str | bytes, received_ns: int, streams: Streams) -> Parse
         messages = _FRAME.decode(frame)
     except (msgspec.DecodeError, UnicodeDecodeError):
         return _parse_slowly(frame, ts_recv, streams)
+    try:
+        events = [_CONVERTERS.get(type(message), _control)(message, ts_recv, streams) for message in messages]
+    except _Control:  # the handshake's frames: sort events from controls one by one
+        return _sort(frame, messages, ts_recv, streams)
+    except _Bad:  # one bad element: redo the frame element by element to find it and keep the rest
+        return _parse_slowly(frame, ts_recv, streams)
+    return Parsed(tuple(events))
+
+
+def _sort(frame: str | bytes, messages: list[Message], ts_recv: Timestamp, streams: Streams) -> Parsed:
+    """A frame holding control messages: the events and the controls, each in order."""
     events: list[MarketEvent] = []
     controls: list[Control] = []
     try:
@@ -148,7 +163,7 @@ def parse_frame(frame: str | bytes, received_ns: int, streams: Streams) -> Parse
                 controls.append(message)  # type: ignore[arg-type]
             else:
                 events.append(convert(message, ts_recv, streams))
-    except _Bad:  # one bad element: redo the frame element by element to find it and keep the rest
+    except _Bad:
         return _parse_slowly(frame, ts_recv, streams)
     return Parsed(tuple(events), tuple(controls))
 
@@ -275,6 +290,11 @@ def _finite(*named: tuple[str, Decimal | None]) -> None:
             raise _Bad(f"{name} is not a finite number (got {value})")
 
 
+def _control(message: Message, ts_recv: Timestamp, streams: Streams) -> MarketEvent:
+    """What :func:`parse_frame`'s fast path calls for a message with no converter."""
+    raise _Control
+
+
 def _ident(value: int | None) -> str | None:
     return None if value is None else str(value)
 
@@ -283,11 +303,13 @@ def _ident(value: int | None) -> str | None:
 
 
 def _trade(message: TradeMessage, ts_recv: Timestamp, streams: Streams) -> Trade:
-    price, size = message.p, message.s
+    price, size, symbol = message.p, message.s, message.S
     if not (price.is_finite() and size.is_finite()):
         _finite(("p", price), ("s", size))
+    if symbol_problem(symbol) is not None:
+        _symbol(symbol)
     return Trade(
-        symbol=_symbol(message.S),
+        symbol=symbol,
         ts=_timestamp(message.t),
         ts_recv=ts_recv,
         provider=PROVIDER,
@@ -301,11 +323,13 @@ def _trade(message: TradeMessage, ts_recv: Timestamp, streams: Streams) -> Trade
 
 
 def _quote(message: QuoteMessage, ts_recv: Timestamp, streams: Streams) -> Quote:
-    bid, bid_size, ask, ask_size = message.bp, message.bs, message.ap, message.ask_size
+    bid, bid_size, ask, ask_size, symbol = message.bp, message.bs, message.ap, message.ask_size, message.S
     if not (bid.is_finite() and bid_size.is_finite() and ask.is_finite() and ask_size.is_finite()):
         _finite(("bp", bid), ("bs", bid_size), ("ap", ask), ("as", ask_size))
+    if symbol_problem(symbol) is not None:
+        _symbol(symbol)
     return Quote(
-        symbol=_symbol(message.S),
+        symbol=symbol,
         ts=_timestamp(message.t),
         ts_recv=ts_recv,
         provider=PROVIDER,
