@@ -80,8 +80,11 @@ async def _main(config: Config) -> None:
     finally:
         with trio.CancelScope(shield=True):
             if failure is None:
-                await trio.to_thread.run_sync(store.close)
-                acks.tell(store.acknowledged)
+                try:
+                    await trio.to_thread.run_sync(store.close)  # releases the lock whatever happens
+                    acks.tell(store.acknowledged)
+                except OSError as error:  # the last flush found the disk full: the same message as mid-stream
+                    failure = error
             else:
                 store.abandon()
             await rejects.close()
