@@ -242,7 +242,8 @@ def _print_providers() -> None:
         if info.rate_limit:
             click.echo(f"{'':<12} rate limit: {info.rate_limit}")
         for option in info.options:
-            click.echo(f"{'':<12} --{option.name}: {option.help}")
+            flag = f"--{option.name}" if option.name in PROVIDER_OPTIONS else f"-o {option.name}="
+            click.echo(f"{'':<12} {flag}: {option.help}")
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})

@@ -157,6 +157,18 @@ def test_the_installed_template_is_listed_with_its_distribution(example_env: dic
     assert "credentials: EXAMPLE_TOKEN" in block
 
 
+def test_the_listing_shows_how_to_give_each_option(example_env: dict[str, str]) -> None:
+    """Options mdc-capture has a flag for are listed as --NAME, the others as -o NAME= (as they are given)."""
+    listing = run(["--list-providers"], example_env).stdout
+    ib = listing.split("\nib ", 1)[1].split("\npolygon ", 1)[0]
+    assert "-o port=: its API port" in ib
+    assert "--port" not in ib
+    assert "--url: tws://HOST:PORT" in ib
+    result = run(["ib", "SPY", "-o", "port=notaport", "--max-events", "1"], example_env)
+    assert result.returncode == 2
+    assert "port" in result.stderr
+
+
 def test_the_templates_own_tests_pass(example_env: dict[str, str]) -> None:
     """The template ships tests a plugin author runs; they pass against the installed template."""
     tests = Path(__file__).resolve().parents[2] / "examples" / "plugin-template" / "tests"

@@ -25,7 +25,7 @@ MAX_ROWS: Final = 50
 _URL: Final = re.compile(r"tws://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.\-]+):(\d{1,5})/?", re.ASCII)
 
 OPTIONS: Final = (
-    OptionSpec("url", "tws://HOST:PORT of TWS or IB Gateway (instead of --host/--port)"),
+    OptionSpec("url", "tws://HOST:PORT of TWS or IB Gateway (instead of -o host=, -o port=)"),
     OptionSpec("host", "TWS / IB Gateway host (default 127.0.0.1)"),
     OptionSpec("port", f"its API port (default {DEFAULT_PORT}: TWS paper; 7496 TWS live, 4002/4001 Gateway)"),
     OptionSpec("client-id", "API client id, unique per connection to TWS (default 1)"),
@@ -71,18 +71,18 @@ def plan_from(
         host, port = match[1].strip("[]"), match[2]
     market_data = options.get("market-data", "live")
     if market_data not in MARKET_DATA:
-        return Failure(f"--market-data must be one of {', '.join(MARKET_DATA)} (got {market_data!r})")
+        return Failure(f"-o market-data must be one of {', '.join(MARKET_DATA)} (got {market_data!r})")
     default_kinds = "trades,quotes" if market_data == "live" else "top"
     kinds = tuple(dict.fromkeys(kind.strip() for kind in options.get("data", default_kinds).split(",") if kind.strip()))
     unknown = [kind for kind in kinds if kind not in KINDS]
     if unknown or not kinds:
-        return Failure(f"--data takes a comma-separated list of {', '.join(KINDS)} (got {options.get('data')!r})")
+        return Failure(f"-o data takes a comma-separated list of {', '.join(KINDS)} (got {options.get('data')!r})")
     smart = options.get("smart-depth", "no").lower()
     if smart not in ("yes", "no", "true", "false", "1", "0"):
-        return Failure(f"--smart-depth must be yes or no (got {options.get('smart-depth')!r})")
+        return Failure(f"-o smart-depth must be yes or no (got {options.get('smart-depth')!r})")
     entitlement = options.get("not-entitled", "fail")
     if entitlement not in ("fail", "skip"):
-        return Failure(f"--not-entitled must be fail or skip (got {entitlement!r})")
+        return Failure(f"-o not-entitled must be fail or skip (got {entitlement!r})")
     numbers: dict[str, float] = {}
     for name, text, low, high in (
         ("port", port, 1, 65535),
@@ -93,14 +93,14 @@ def plan_from(
         try:
             value = float(text) if name == "connect-timeout" else int(text)
         except ValueError:
-            return Failure(f"--{name} must be a number (got {text!r})")
+            return Failure(f"{_given(name)} must be a number (got {text!r})")
         if not low <= value <= high:
-            return Failure(f"--{name} must be between {low} and {high} (got {text})")
+            return Failure(f"{_given(name)} must be between {low} and {high} (got {text})")
         numbers[name] = value
     rows = {symbol: levels for symbol, levels in depth_levels.items() if levels > 0}
     return (
         contract_file(contracts)
-        .alt(lambda problem: f"--contracts: {problem}")
+        .alt(lambda problem: f"-o contracts: {problem}")
         .map(
             lambda specs: Plan(
                 host=host,
@@ -119,3 +119,8 @@ def plan_from(
             )
         )
     )
+
+
+def _given(name: str) -> str:
+    """How the user gave the option: mdc-capture has a flag for --depth-levels; the others come as -o NAME=."""
+    return f"--{name}" if name == "depth-levels" else f"-o {name}"

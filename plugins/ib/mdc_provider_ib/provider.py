@@ -266,9 +266,9 @@ def _plan(request: CaptureRequest) -> Plan:
         try:
             entries = tomllib.loads(Path(path).read_text(encoding="utf-8"))
         except OSError as error:
-            raise ProviderError(f"ib: --contracts {path}: {error.strerror or error}", EXIT_USAGE) from None
+            raise ProviderError(f"ib: -o contracts={path}: {error.strerror or error}", EXIT_USAGE) from None
         except tomllib.TOMLDecodeError as error:
-            raise ProviderError(f"ib: --contracts {path}: not TOML: {error}", EXIT_USAGE) from None
+            raise ProviderError(f"ib: -o contracts={path}: not TOML: {error}", EXIT_USAGE) from None
     result = plan_from(request.options, request.depth_levels, request.resilience.idle_timeout_s, entries)
     if isinstance(result, Failure):
         raise ProviderError(f"ib: {result.failure()}", EXIT_USAGE)

@@ -56,12 +56,12 @@ def test_depth_rows_per_symbol_from_the_config() -> None:
     ("options", "problem"),
     [
         ({"url": "ws://127.0.0.1:7497"}, "--url must be tws://HOST:PORT"),
-        ({"market-data": "realtime"}, "--market-data must be one of live, frozen, delayed, delayed-frozen"),
-        ({"data": "trades,ticks"}, "--data takes a comma-separated list"),
-        ({"port": "70000"}, "--port must be between 1 and 65535"),
-        ({"client-id": "x"}, "--client-id must be a number"),
-        ({"not-entitled": "ignore"}, "--not-entitled must be fail or skip"),
-        ({"smart-depth": "maybe"}, "--smart-depth must be yes or no"),
+        ({"market-data": "realtime"}, "-o market-data must be one of live, frozen, delayed, delayed-frozen"),
+        ({"data": "trades,ticks"}, "-o data takes a comma-separated list"),
+        ({"port": "70000"}, "-o port must be between 1 and 65535"),
+        ({"client-id": "x"}, "-o client-id must be a number"),
+        ({"not-entitled": "ignore"}, "-o not-entitled must be fail or skip"),
+        ({"smart-depth": "maybe"}, "-o smart-depth must be yes or no"),
     ],
 )
 def test_bad_options_say_why(options: dict[str, str], problem: str) -> None:
@@ -72,10 +72,10 @@ def test_bad_options_say_why(options: dict[str, str], problem: str) -> None:
 
 
 def test_bad_contract_file_entry() -> None:
-    """A bad contract-file entry fails the plan, naming --contracts and the symbol."""
+    """A bad contract-file entry fails the plan, naming -o contracts and the symbol."""
     result = plan_from({}, {}, 30.0, {"ES": {"type": "future"}})
     assert isinstance(result, Failure)
-    assert result.failure().startswith("--contracts: a future needs an expiry")
+    assert result.failure().startswith("-o contracts: a future needs an expiry")
 
 
 @pytest.mark.parametrize(
