@@ -1,10 +1,15 @@
-"""Run the benchmarks: ``python -m bench [--events N] [--memory-events N] [--skip-memory]``.
+"""Run the benchmarks: ``python -m bench [--events N] [--memory-events N] [--skip-memory] ...``.
 
 Every figure is reported with a baseline measured in the same run, because the
-machines are noisy: the baseline is ``bench.floor`` (decode + re-encode each
-line with msgspec, nothing else) over the same file. Peak resident memory
-comes from wait4() of each process of a real pipeline over a long stream.
-Results go to stdout as a table and to bench/results/latest.json.
+machines are noisy: for the commands the baseline is ``bench.floor`` (decode +
+re-encode each line with msgspec, nothing else) over the same file. Peak
+resident memory comes from wait4() of each process of a real pipeline over a
+long stream. Then come the providers' parsers and live capture
+(:mod:`bench.alpaca`, :mod:`bench.polygon`) and the L2 books
+(:mod:`bench.book`), each against the baseline its docstring describes, shown
+as the first row of its group (``--skip-alpaca``, ``--skip-polygon``,
+``--skip-book`` leave a group out). Results go to stdout as a table and to
+bench/results/latest.json.
 """
 
 from __future__ import annotations
@@ -15,33 +20,14 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from bench import alpaca, book, polygon
+from bench._process import best, timed
 
 BIN = Path(sys.executable).parent
 SEED = ["--seed", "11", "--start", "2026-11-24T14:30:00Z", "--rate", "max"]
 SYMBOLS = ["SPY", "AAPL", "MSFT", "BRK/B", "ES=F"]
-
-
-def timed(argv: list[str], stdin: Path | None = None, stdout: Path | None = None) -> tuple[float, int]:
-    """Seconds of wall time and peak RSS (KiB) of one process."""
-    with (
-        stdin.open("rb") if stdin else open(os.devnull, "rb") as source,
-        stdout.open("wb") if stdout else open(os.devnull, "wb") as sink,
-    ):
-        began = time.perf_counter()
-        process = subprocess.Popen(argv, stdin=source, stdout=sink, stderr=subprocess.DEVNULL)
-        _, status, usage = os.wait4(process.pid, 0)
-        elapsed = time.perf_counter() - began
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"bench: {' '.join(argv)} failed with {os.waitstatus_to_exitcode(status)}")
-    return elapsed, usage.ru_maxrss
-
-
-def best(argv: list[str], stdin: Path | None = None, repeat: int = 3) -> float:
-    """The best of `repeat` runs, minus the process start-up time measured on empty input."""
-    startup = min(timed(argv)[0] for _ in range(2)) if stdin is not None else 0.0
-    return min(timed(argv, stdin)[0] for _ in range(repeat)) - startup
 
 
 def pipeline_rss(commands: list[list[str]]) -> list[int]:
@@ -91,12 +77,32 @@ print(len(lines), ours, bare)
     ]
 
 
+def _as_json(rows: list[tuple[str, str, str]]) -> dict[str, dict[str, object]]:
+    """Rows of a group as ``{what: {"value": N, "unit": U, "ratio": R}}`` (ratio None when there is none)."""
+    out: dict[str, dict[str, object]] = {}
+    for name, figure, ratio in rows:
+        value, _, unit = figure.partition(" ")
+        out[name.strip()] = {
+            "value": float(value.replace(",", "")),
+            "unit": unit,
+            "ratio": float(ratio) if ratio else None,
+        }
+    return out
+
+
 def main() -> None:  # noqa: PLR0915 - one straight list of measurements reads best in one place
     """Run everything and print the table."""
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--events", type=int, default=1_000_000, help="events in the throughput file")
     parser.add_argument("--memory-events", type=int, default=10_000_000, help="events in the memory stream")
     parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument("--alpaca-messages", type=int, default=200_000, help="Alpaca messages parsed")
+    parser.add_argument("--alpaca-events", type=int, default=200_000, help="Alpaca events captured end to end")
+    parser.add_argument("--skip-alpaca", action="store_true")
+    parser.add_argument("--polygon-messages", type=int, default=200_000, help="Polygon messages parsed")
+    parser.add_argument("--skip-polygon", action="store_true")
+    parser.add_argument("--book-events", type=int, default=400_000, help="simulator events per depth stream")
+    parser.add_argument("--skip-book", action="store_true")
     args = parser.parse_args()
     results: dict[str, object] = {"events": args.events}
     rows: list[tuple[str, str, str]] = []
@@ -190,8 +196,17 @@ def main() -> None:  # noqa: PLR0915 - one straight list of measurements reads b
             results["peak_rss_mib"] = {name: peak / 1024 for name, peak in zip(names, peaks, strict=True)}
             for name, peak in zip(names, peaks, strict=True):
                 rows.append((f"peak RSS over {args.memory_events:,} events: {name}", f"{peak / 1024:.0f} MiB", ""))
+    for group, skip, measure in (
+        ("alpaca", args.skip_alpaca, lambda: alpaca.run(args.alpaca_messages, args.alpaca_events)),
+        ("polygon", args.skip_polygon, lambda: polygon.run(args.polygon_messages)),
+        ("book", args.skip_book, lambda: book.run(args.book_events)),
+    ):
+        if not skip:
+            measured = measure()
+            rows.extend(measured)
+            results[group] = _as_json(measured)
     width = max(len(row[0]) for row in rows)
-    print(f"{'benchmark':<{width}}  {'throughput':>16}  ratio to floor")
+    print(f"{'benchmark':<{width}}  {'throughput':>16}  ratio to baseline")
     for name, figure, ratio in rows:
         print(f"{name:<{width}}  {figure:>16}  {ratio}")
     out = Path(__file__).parent / "results"

@@ -200,8 +200,12 @@ def apply(state: BookState, events: Iterable[MarketEvent]) -> tuple[BookState, l
     """
     transient = thaw(state)
     out: list[MarketEvent] = []
-    for event in events:
-        step_in(transient, event, out)
+    for event in events:  # step_in, inlined: this loop is the hot path of mdc-book
+        cls = type(event)
+        if cls is Depth:
+            _depth_in(transient, event, out)  # type: ignore[arg-type] # checked just above
+        elif cls is Snapshot:
+            _snapshot_in(transient, event, out)  # type: ignore[arg-type] # checked just above
     return freeze(transient), out
 
 
@@ -278,13 +282,14 @@ def _depth_in(transient: Transient, depth: Depth, out: list[MarketEvent]) -> Non
         _freeze(book, depth, out)
         return
     book.updates += 1
+    every, every_ns = emission.every, emission.every_ns
     if reach >= NEAR:
         if reach == TOP:
             _quote(book, depth, out)
-        if not (emission.every or emission.every_ns):
+        if not (every or every_ns):
             _snapshot(book, depth, levels, out)
             return
-    if emission.every or emission.every_ns:
+    if every_ns or (every and book.updates >= every):  # the count policy alone needs no call when not due
         _maybe_snapshot(transient, book, depth, out)
 
 
@@ -346,11 +351,8 @@ def _quote(book: WorkingBook, event: Depth | Snapshot, out: list[MarketEvent]) -
     book.quoted = top
     bid, bid_size, ask, ask_size = top
     market = "normal"
-    if bid is not None and ask is not None:
-        if bid > ask:
-            market = "crossed"
-        elif bid == ask:
-            market = "locked"
+    if bid is not None and ask is not None and not bid < ask:  # one comparison for a normal market
+        market = "crossed" if bid > ask else "locked"
     if market != book.market:
         book.market = market
         if market == "crossed":

@@ -118,7 +118,7 @@ class _Bad(Exception):
 
 
 class _Control(Exception):
-    """A control message turned up where a frame of data was expected (see :func:`parse_frame`)."""
+    """A message with no converter (a control message): the frame is sorted one message at a time."""
 
 
 # ------------------------------------------------------------------ parsing
