@@ -13,12 +13,12 @@ import math
 import os
 import signal
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import click
 import trio
-from attrs import evolve, frozen
+from attrs import evolve, field, frozen
 
 from mdc.core.book import Emission
 from mdc.core.events import MarketEvent
@@ -63,6 +63,8 @@ class Config:
     status_file: Path | None
     retries: int | None
     book: Emission | None = None
+    scoped: Mapping[str, Mapping[str, str]] = field(factory=dict)
+    """Per provider: its options from the config file and ``-o NAME.KEY=VALUE`` (``request.options`` are shared)."""
 
 
 async def _main(config: Config) -> None:
@@ -72,7 +74,7 @@ async def _main(config: Config) -> None:
 
 
 async def _capture(config: Config) -> None:
-    providers = _load_all(config)
+    providers, options = _load_all(config)
     credentials = {
         name: resolve_credentials(provider.info, config.file, os.environ, lambda line: say(PROG, line))
         for name, provider in providers
@@ -106,7 +108,7 @@ async def _capture(config: Config) -> None:
 
     async def produce() -> None:
         try:
-            await run_providers(providers, config.request, emit, session, retries=config.retries)
+            await run_providers(providers, config.request, emit, session, retries=config.retries, options=options)
         except ProviderError as error:
             raise CommandError(scrub(str(error)), error.exit_code) from error
 
@@ -126,13 +128,16 @@ async def _capture(config: Config) -> None:
             session.write_status(counter.written, queue.dropped_total, 0.0)
 
 
-def _load_all(config: Config) -> list[tuple[str, Provider]]:
-    """Every provider that loads; with several, one that does not is skipped with a message."""
+def _load_all(config: Config) -> tuple[list[tuple[str, Provider]], dict[str, dict[str, str]]]:
+    """Every provider that loads, and its options; with several, one that does not is skipped with a message."""
     loaded: list[tuple[str, Provider]] = []
+    options: dict[str, dict[str, str]] = {}
     problems: list[CommandError] = []
     for name in config.providers:
         try:
-            loaded.append((name, _load(name, config)))
+            provider = _load(name)
+            options[name] = _options(name, provider, config)
+            loaded.append((name, provider))
         except CommandError as error:
             if error.exit_code == EXIT_USAGE or len(config.providers) == 1:
                 raise
@@ -140,19 +145,28 @@ def _load_all(config: Config) -> list[tuple[str, Provider]]:
             problems.append(error)
     if not loaded:
         raise problems[-1]
-    return loaded
+    return loaded, options
 
 
-def _load(name: str, config: Config) -> Provider:
+def _load(name: str) -> Provider:
     try:
-        provider = load_provider(name)
+        return load_provider(name)
     except ProviderError as error:
         raise CommandError(str(error), error.exit_code) from error
-    unknown = sorted(set(config.request.options) - {option.name for option in provider.info.options})
-    if unknown and len(config.providers) == 1:
-        flags = ", ".join(f"--{option}" for option in unknown)
+
+
+def _options(name: str, provider: Provider, config: Config) -> dict[str, str]:
+    """The provider's options: the shared ones it takes (all must be, with one provider), then its own."""
+    declared = {option.name for option in provider.info.options}
+    shared = config.request.options
+    own = config.scoped.get(name, {})
+    unknown = sorted(set(own) - declared)
+    if len(config.providers) == 1:
+        unknown = sorted(set(unknown) | (set(shared) - declared))
+    if unknown:
+        flags = ", ".join(f"--{option}" if option in PROVIDER_OPTIONS else f"-o {option}" for option in unknown)
         raise CommandError(f"provider {name!r} does not take {flags}", EXIT_USAGE)
-    return provider
+    return {key: value for key, value in shared.items() if key in declared} | dict(own)
 
 
 async def _until(done: trio.Event, scope: trio.CancelScope) -> None:
@@ -332,7 +346,12 @@ def _print_providers() -> None:
     help="With one provider: how many cooldowns to wait out before giving up (default: for ever).",
 )
 @click.option(
-    "-o", "--option", "extra", multiple=True, metavar="KEY=VALUE", help="A provider-specific option (repeatable)."
+    "-o",
+    "--option",
+    "extra",
+    multiple=True,
+    metavar="[PROVIDER.]KEY=VALUE",
+    help="A provider's option (repeatable); PROVIDER.KEY=VALUE gives it to one provider of several.",
 )
 @debug_option
 def main(
@@ -389,15 +408,23 @@ def main(
     emission = None
     if book:
         emission = _emission(provider_options.pop("snapshot_every", None) or "100", book_levels)
-    options: dict[str, str] = {}
-    if len(names) == 1:
-        options.update(file.provider_options.get(names[0], {}))
-    options.update({name.replace("_", "-"): value for name, value in provider_options.items() if value is not None})
+    options = {name.replace("_", "-"): value for name, value in provider_options.items() if value is not None}
+    scoped: dict[str, dict[str, str]] = {name: dict(file.provider_options.get(name, {})) for name in names}
     for item in extra:
         key, sep, value = item.partition("=")
         if not sep or not key:
             raise click.BadParameter(f"{item!r} is not KEY=VALUE", param_hint="--option")
-        options[key] = value
+        owner, dot, own_key = key.partition(".")
+        if not dot:
+            options[key] = value
+        elif owner in scoped and own_key:
+            scoped[owner][own_key] = value
+        else:
+            raise click.BadParameter(
+                f"{item!r}: {owner!r} is not one of the providers ({', '.join(names)})", param_hint="--option"
+            )
+    if len(names) == 1:  # the command line wins over the file
+        options = scoped.pop(names[0]) | options
     resilience = Resilience(
         backoff=Backoff(cap_s=backoff_cap),
         breaker=Breaker(threshold=breaker_failures, cooldown_ns=int(breaker_cooldown * NS_PER_SECOND)),
@@ -422,6 +449,7 @@ def main(
         status_file=status_file or file.status_file,
         retries=retries,
         book=emission,
+        scoped=scoped,
     )
     run(PROG, _main, evolve(config), debug=debug)
 

@@ -28,9 +28,9 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from decimal import Decimal
-from typing import Final
+from typing import Final, Protocol
 
-from .events import Depth
+from .timestamps import Timestamp
 
 Level = tuple[Decimal, Decimal]
 """(price, size)."""
@@ -38,6 +38,40 @@ Levels = tuple[Level, ...]
 """Levels, best first."""
 Top = tuple[Decimal | None, Decimal, Decimal | None, Decimal]
 """Best bid, its size, best ask, its size; an empty side has price None and size 0."""
+
+
+
+class Envelope(Protocol):
+    """What a book reads of the event it stamps its outputs with (a Depth, a Snapshot, a wire form of either)."""
+
+    @property
+    def symbol(self) -> str: ...  # noqa: D102 - the attributes of an event
+    @property
+    def ts(self) -> Timestamp: ...  # noqa: D102
+    @property
+    def ts_recv(self) -> Timestamp: ...  # noqa: D102
+    @property
+    def provider(self) -> str: ...  # noqa: D102
+    @property
+    def stream(self) -> str: ...  # noqa: D102
+    @property
+    def seq(self) -> int | None: ...  # noqa: D102
+
+
+class Change(Envelope, Protocol):
+    """What a book reads of a depth change: a :class:`~mdc.core.events.Depth`, or mdc-book's wire form of one."""
+
+    @property
+    def side(self) -> str: ...  # noqa: D102 - the attributes of a Depth
+    @property
+    def op(self) -> str: ...  # noqa: D102
+    @property
+    def position(self) -> int | None: ...  # noqa: D102
+    @property
+    def price(self) -> Decimal | None: ...  # noqa: D102
+    @property
+    def size(self) -> Decimal | None: ...  # noqa: D102
+
 
 LEVEL: Final = "level"
 POSITION: Final = "position"
@@ -160,7 +194,7 @@ class WorkingBook:
 
     # ------------------------------------------------------------------ the position model
 
-    def change_position(self, depth: Depth, levels: int) -> int:
+    def change_position(self, depth: Change, levels: int) -> int:
         """Apply an ``insert``, ``update`` or positional ``delete``.
 
         Returns:

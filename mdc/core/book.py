@@ -71,7 +71,7 @@ from typing import Final, Literal
 
 from attrs import define, field, frozen, validators
 
-from ._book_work import INVALID, LEVEL, NEAR, POSITION, TOP, Levels, Top, WorkingBook
+from ._book_work import INVALID, LEVEL, NEAR, POSITION, TOP, Change, Envelope, Levels, Top, WorkingBook
 from .events import BOOK_SIDES, DEPTH_OPS, Depth, Integrity, MarketEvent, Quote, Snapshot
 from .timestamps import Timestamp, to_ns
 
@@ -261,7 +261,7 @@ def _touch(transient: Transient, key: BookKey) -> WorkingBook:
     return working
 
 
-def _depth_in(transient: Transient, depth: Depth, out: list[MarketEvent]) -> None:
+def _depth_in(transient: Transient, depth: Change, out: list[MarketEvent]) -> None:
     key = (depth.provider, depth.stream, depth.symbol)
     book = transient.books.get(key)
     if type(book) is not WorkingBook:
@@ -313,7 +313,7 @@ def _snapshot_in(transient: Transient, snapshot: Snapshot, out: list[MarketEvent
         _snapshot(book, snapshot, levels, out)
 
 
-def _freeze(book: WorkingBook, depth: Depth, out: list[MarketEvent]) -> None:
+def _freeze(book: WorkingBook, depth: Change, out: list[MarketEvent]) -> None:
     op, side, position = depth.op, depth.side, depth.position
     count = book.depth(side)
     expected: str | None = None
@@ -343,7 +343,7 @@ def _freeze(book: WorkingBook, depth: Depth, out: list[MarketEvent]) -> None:
     book.frozen = True
 
 
-def _quote(book: WorkingBook, event: Depth | Snapshot, out: list[MarketEvent]) -> None:
+def _quote(book: WorkingBook, event: Envelope, out: list[MarketEvent]) -> None:
     """Emit a quote when the top differs from the last one quoted; flag a crossed or locked top."""
     top = book.top()
     if top == book.quoted:
@@ -385,7 +385,7 @@ def _quote(book: WorkingBook, event: Depth | Snapshot, out: list[MarketEvent]) -
     )
 
 
-def _maybe_snapshot(transient: Transient, book: WorkingBook, event: Depth | Snapshot, out: list[MarketEvent]) -> None:
+def _maybe_snapshot(transient: Transient, book: WorkingBook, event: Envelope, out: list[MarketEvent]) -> None:
     """The count and time policies."""
     emission = transient.emission
     due = bool(emission.every) and book.updates >= emission.every
@@ -404,7 +404,7 @@ def _maybe_snapshot(transient: Transient, book: WorkingBook, event: Depth | Snap
         _snapshot(book, event, emission.levels, out)
 
 
-def _snapshot(book: WorkingBook, event: Depth | Snapshot, levels: int, out: list[MarketEvent]) -> None:
+def _snapshot(book: WorkingBook, event: Envelope, levels: int, out: list[MarketEvent]) -> None:
     book.updates = 0
     bids, asks = book.levels(levels)
     out.append(
@@ -422,7 +422,7 @@ def _snapshot(book: WorkingBook, event: Depth | Snapshot, levels: int, out: list
 
 
 def _integrity(
-    event: Depth | Snapshot,
+    event: Envelope,
     kind: str,
     description: str,
     expected: int | str | None = None,

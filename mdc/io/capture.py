@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Final, cast
 
 import trio
+from attrs import evolve
 
 from mdc.core import book
 from mdc.core.codec import encode_event
@@ -288,11 +289,14 @@ async def run_providers(
     session: Session,
     *,
     retries: int | None = None,
+    options: Mapping[str, Mapping[str, str]] | None = None,
 ) -> None:
     """Run the first provider; fail over down the list when one is down, and back when it recovers.
 
     With a single provider there is nothing to fail over to: a down provider
     is retried after its breaker's cooldown, ``retries`` times (None: for ever).
+    ``options`` gives each provider (by name) its own options in place of
+    ``request.options``, so that two providers can each have their own URL or feed.
 
     Raises:
         ProviderError: a provider refused something retrying cannot fix, or every provider stayed down.
@@ -304,7 +308,9 @@ async def run_providers(
         session.status["active"] = name
         switched_back: list[int] = []
         try:
-            await _run_one(provider, index, providers, request, emit, session, switched_back)
+            await _run_one(
+                provider, index, providers, _requests(request, providers, options), emit, session, switched_back
+            )
         except ProviderUnavailable as error:
             if index + 1 < len(providers):
                 session.report(name, FeedState.DISCONNECTED, f"{error}; failing over to {providers[index + 1][0]}")
@@ -324,11 +330,22 @@ async def run_providers(
         return
 
 
+def _requests(
+    request: CaptureRequest,
+    providers: Sequence[tuple[str, Provider]],
+    options: Mapping[str, Mapping[str, str]] | None,
+) -> list[CaptureRequest]:
+    """The request for each provider, in order: the shared one with that provider's options."""
+    if options is None:
+        return [request] * len(providers)
+    return [evolve(request, options=dict(options.get(name, request.options))) for name, _ in providers]
+
+
 async def _run_one(  # noqa: PLR0917
     provider: Provider,
     index: int,
     providers: Sequence[tuple[str, Provider]],
-    request: CaptureRequest,
+    requests: Sequence[CaptureRequest],
     emit: Callable[[Sequence[MarketEvent | RawLine]], object],
     session: Session,
     switched_back: list[int],
@@ -338,28 +355,28 @@ async def _run_one(  # noqa: PLR0917
         async with trio.open_nursery() as nursery:
             if index > 0:
                 nursery.start_soon(
-                    _probe_earlier, providers[:index], request, session, switched_back, nursery.cancel_scope
+                    _probe_earlier, providers[:index], requests, session, switched_back, nursery.cancel_scope
                 )
-            await provider.capture(request, emit, session)  # type: ignore[arg-type]
+            await provider.capture(requests[index], emit, session)  # type: ignore[arg-type]
             nursery.cancel_scope.cancel()
 
 
 async def _probe_earlier(
     earlier: Sequence[tuple[str, Provider]],
-    request: CaptureRequest,
+    requests: Sequence[CaptureRequest],
     session: Session,
     switched_back: list[int],
     scope: trio.CancelScope,
 ) -> None:
     """Every cooldown, probe the providers before the active one; cancel it when one answers."""
-    cooldown_s = request.resilience.breaker.cooldown_ns / NS_PER_SECOND
+    cooldown_s = requests[0].resilience.breaker.cooldown_ns / NS_PER_SECOND
     while True:
         await trio.sleep(max(cooldown_s, 0.05))
         for position, (_, provider) in enumerate(earlier):
             if not hasattr(provider, "probe"):
                 continue
             try:
-                await cast("Probe", provider).probe(request, session)
+                await cast("Probe", provider).probe(requests[position], session)
             except ProviderError:
                 continue
             switched_back.append(position)
