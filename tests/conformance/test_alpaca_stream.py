@@ -16,6 +16,9 @@ stream this provider reads.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
@@ -25,6 +28,7 @@ import pytest
 from mdc_provider_alpaca.protocol import AlpacaProtocol
 from mdc_provider_alpaca.wire import NOT_MAPPED
 
+from mdc.core.codec import encode_event
 from mdc.core.events import Bar, Quote, Status, Trade, TradeCancel
 from mdc.core.timestamps import Timestamp, from_ns, to_ns
 
@@ -142,3 +146,46 @@ def test_the_events_pass_validation(required: Callable[[str], Path]) -> None:
     found, _ = _replay(required(RECORDING))
     counts, _ = validate(found)  # type: ignore[arg-type]
     assert (counts.passed, counts.rejected, dict(counts.integrity)) == (6, 0, {})
+
+
+@pytest.mark.conformance
+@pytest.mark.slow
+def test_the_recording_served_by_the_local_server_comes_out_of_mdc_capture(
+    required: Callable[[str], Path], tmp_path: Path
+) -> None:
+    """The recorded frame, sent as is by tests/servers/alpaca.py, comes out of ``mdc-capture alpaca`` as
+    the same six events (only ts_recv differs) and one reject line for the crypto order book."""
+    frame = _frame(required(RECORDING))
+    script = tmp_path / "script.json"
+    script.write_bytes(msgspec.json.encode({"frames": [{"raw": frame.decode()}]}))
+    server = subprocess.Popen(
+        [sys.executable, "-m", "tests.servers.alpaca", "--port", "0", "--script", str(script)],
+        cwd=Path(__file__).resolve().parents[2],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        assert server.stdout is not None
+        url = server.stdout.readline().decode().strip().replace("/v2/iex", "/v2/sip")
+        options = ["--url", url, "--feed", "sip", "-o", "channels=all", "--max-events", "6"]
+        result = subprocess.run(
+            [str(Path(sys.executable).parent / "mdc-capture"), "alpaca", "AAPL", "SPIP", "STRR", *options],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+            env=os.environ | {"APCA_API_KEY_ID": "mdc-test-key", "APCA_API_SECRET_KEY": "mdc-test-secret"},
+        )
+    finally:
+        server.kill()
+        server.communicate()
+    assert result.returncode == 0, result.stderr
+    expected, _ = _replay(required(RECORDING))
+    captured = [msgspec.json.decode(line) for line in result.stdout.splitlines()]
+    replayed = [msgspec.json.decode(encode_event(event)) for event in expected]  # type: ignore[arg-type]
+    for event in captured + replayed:
+        del event["ts_recv"]
+    assert captured == replayed
+    assert result.stderr.count("rejected message:") == 1
+    assert '"BTC/USD"' in result.stderr
+    assert NOT_MAPPED["o"] in result.stderr
