@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import gc
-from collections import Counter
 from pathlib import Path
 
 import click
 from attrs import frozen
 
-from mdc.core.book import DEFAULT_LEVELS, BookState, Emission, apply
-from mdc.core.codec import encode_lines
-from mdc.core.events import Depth, Integrity, Quote, Snapshot
-from mdc.core.pipeline import check_frames
+from mdc.core.book import DEFAULT_LEVELS, BookState, Emission
+from mdc.core.book_lines import BookRun, book_frames
 from mdc.core.timestamps import NS_PER_SECOND
 from mdc.core.validate import Policy
 from mdc.io.rejects import RejectSink
@@ -39,43 +36,32 @@ async def _main(config: Config) -> None:
     # the imports made lives as long as the process. About 15% of the run time on depth streams.
     gc.freeze()
     gc.set_threshold(50_000, 20, 10)
-    state = BookState(config.emission)
+    run_state = BookRun(BookState(config.emission))
     output = Output()
     rejects = RejectSink(PROG, config.rejects)
-    read = rejected = 0
-    inputs: Counter[type] = Counter()
-    written: Counter[type] = Counter()
-    kinds: Counter[str] = Counter()
     try:
         async for frames in read_frames():
-            events, bad = check_frames(read, frames, _POLICY)
-            read += len(frames)
-            rejected += len(bad)
+            run_state, lines, bad = book_frames(run_state, frames, _POLICY)
             await rejects.write(bad)
-            inputs.update(map(type, events))
-            state, outputs = apply(state, events)
-            written.update(map(type, outputs))
-            if written[Integrity]:
-                kinds.update(event.kind for event in outputs if isinstance(event, Integrity))
-            await output.write(encode_lines(outputs))
+            await output.write(lines)
             await output.flush()
     finally:
         await output.flush()
         await rejects.close()
         if not config.quiet:
-            say(PROG, _summary(read, rejected, inputs, written, kinds, state.ignored))
+            say(PROG, _summary(run_state))
 
 
-def _summary(
-    read: int, rejected: int, inputs: Counter[type], written: Counter[type], kinds: Counter[str], ignored: int
-) -> str:
+def _summary(run_state: BookRun) -> str:
     """``read N, depth N, snapshots N, other events ignored N, rejected N; wrote ...``."""
-    others = sum(inputs.values()) - inputs[Depth] - inputs[Snapshot]
-    found = ", ".join(f"{kind} {count}" for kind, count in sorted(kinds.items()))
+    written = run_state.written
+    found = ", ".join(f"{kind} {count}" for kind, count in sorted(run_state.kinds.items()))
+    ignored = run_state.books.ignored
     return (
-        f"read {read}, depth {inputs[Depth]}, snapshots {inputs[Snapshot]}, other events ignored {others}, "
-        f"rejected {rejected}; wrote snapshots {written[Snapshot]}, quotes {written[Quote]}, "
-        f"integrity {written[Integrity]}"
+        f"read {run_state.read}, depth {run_state.depth}, snapshots {run_state.snapshots}, "
+        f"other events ignored {run_state.others}, rejected {run_state.rejected}; "
+        f"wrote snapshots {written.get('snapshot', 0)}, quotes {written.get('quote', 0)}, "
+        f"integrity {written.get('integrity', 0)}"
         + (f" ({found})" if found else "")
         + (f"; depth ignored by frozen books {ignored}" if ignored else "")
     )

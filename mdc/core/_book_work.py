@@ -40,37 +40,45 @@ Top = tuple[Decimal | None, Decimal, Decimal | None, Decimal]
 """Best bid, its size, best ask, its size; an empty side has price None and size 0."""
 
 
-
 class Envelope(Protocol):
     """What a book reads of the event it stamps its outputs with (a Depth, a Snapshot, a wire form of either)."""
 
     @property
-    def symbol(self) -> str: ...  # noqa: D102 - the attributes of an event
+    def symbol(self) -> str: ...
     @property
-    def ts(self) -> Timestamp: ...  # noqa: D102
+    def ts(self) -> Timestamp: ...
     @property
-    def ts_recv(self) -> Timestamp: ...  # noqa: D102
+    def ts_recv(self) -> Timestamp: ...
     @property
-    def provider(self) -> str: ...  # noqa: D102
+    def provider(self) -> str: ...
     @property
-    def stream(self) -> str: ...  # noqa: D102
+    def stream(self) -> str: ...
     @property
-    def seq(self) -> int | None: ...  # noqa: D102
+    def seq(self) -> int | None: ...
 
 
 class Change(Envelope, Protocol):
     """What a book reads of a depth change: a :class:`~mdc.core.events.Depth`, or mdc-book's wire form of one."""
 
     @property
-    def side(self) -> str: ...  # noqa: D102 - the attributes of a Depth
+    def side(self) -> str: ...
     @property
-    def op(self) -> str: ...  # noqa: D102
+    def op(self) -> str: ...
     @property
-    def position(self) -> int | None: ...  # noqa: D102
+    def position(self) -> int | None: ...
     @property
-    def price(self) -> Decimal | None: ...  # noqa: D102
+    def price(self) -> Decimal | None: ...
     @property
-    def size(self) -> Decimal | None: ...  # noqa: D102
+    def size(self) -> Decimal | None: ...
+
+
+class Image(Envelope, Protocol):
+    """What a book reads of a snapshot: a :class:`~mdc.core.events.Snapshot`, or mdc-book's wire form of one."""
+
+    @property
+    def bids(self) -> Levels: ...
+    @property
+    def asks(self) -> Levels: ...
 
 
 LEVEL: Final = "level"

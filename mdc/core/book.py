@@ -71,7 +71,7 @@ from typing import Final, Literal
 
 from attrs import define, field, frozen, validators
 
-from ._book_work import INVALID, LEVEL, NEAR, POSITION, TOP, Change, Envelope, Levels, Top, WorkingBook
+from ._book_work import INVALID, LEVEL, NEAR, POSITION, TOP, Change, Envelope, Image, Levels, Top, WorkingBook
 from .events import BOOK_SIDES, DEPTH_OPS, Depth, Integrity, MarketEvent, Quote, Snapshot
 from .timestamps import Timestamp, to_ns
 
@@ -293,7 +293,7 @@ def _depth_in(transient: Transient, depth: Change, out: list[MarketEvent]) -> No
         _maybe_snapshot(transient, book, depth, out)
 
 
-def _snapshot_in(transient: Transient, snapshot: Snapshot, out: list[MarketEvent]) -> None:
+def _snapshot_in(transient: Transient, snapshot: Image, out: list[MarketEvent]) -> None:
     book = _touch(transient, (snapshot.provider, snapshot.stream, snapshot.symbol))
     levels = transient.emission.levels
     before = book.levels(levels)

@@ -30,7 +30,7 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Final
 
@@ -295,10 +295,6 @@ def _argument(name: str, hint: object) -> str:
     return f"{name}=e.{name}"
 
 
-_WIRES: Final[dict[type, type[msgspec.Struct]]] = {}
-"""Event class -> the msgspec struct it is encoded through (filled by :func:`_make_encoder`)."""
-
-
 def _make_encoder(cls: type[MarketEvent]) -> Callable[[MarketEvent], bytes]:
     """Generate ``encode(event) -> bytes`` for one event class (like attrs generates __init__)."""
     hints = attrs.resolve_types(cls)
@@ -316,7 +312,6 @@ def _make_encoder(cls: type[MarketEvent]) -> Callable[[MarketEvent], bytes]:
         kw_only=True,
         omit_defaults=True,
     )
-    _WIRES[cls] = wire
     arguments = ", ".join(_argument(f.name, f.type) for f in fields)
     namespace: dict[str, object] = {
         "_wire": wire,
@@ -361,46 +356,6 @@ def encode_lines(events: Iterable[MarketEvent]) -> bytes:
         return b""
     parts.append(b"")
     return b"\n".join(parts)
-
-
-def wire_type(cls: type[MarketEvent]) -> type[msgspec.Struct]:
-    """The msgspec struct an event class is encoded through, for code that builds lines without the event.
-
-    Its fields are the event's, in order, keyword-only, each taking any value;
-    decimals must be given as :func:`plain_number` makes them. Encoded by
-    :func:`encode_wire_lines`, it gives the bytes :func:`encode_event` gives.
-
-    Args:
-        cls: an event class.
-
-    Returns:
-        The struct class.
-    """
-    return _WIRES[cls]
-
-
-def plain_number(value: Decimal) -> Decimal | msgspec.Raw | str:
-    """A decimal as a wire struct should hold it (so that it is written in positional notation).
-
-    Args:
-        value: the decimal.
-
-    Returns:
-        ``value`` itself when its text has no exponent, else what writes it positionally.
-    """
-    return _number(value)
-
-
-def encode_wire_lines(items: Sequence[msgspec.Struct | msgspec.Raw]) -> bytes:
-    """Encode wire structs (:func:`wire_type`) and already encoded lines (``msgspec.Raw``) as NDJSON.
-
-    Args:
-        items: the lines in output order.
-
-    Returns:
-        Each item as one line followed by a newline (empty for no items).
-    """
-    return _ENCODER.encode_lines(items)
 
 
 def encode_json(value: object) -> bytes:

@@ -8,8 +8,14 @@ import sys
 from pathlib import Path
 
 import pytest
+from mdc_commands.book import _summary as book_summary
 
+from mdc.core.book import BookState, Emission
+from mdc.core.book_lines import BookRun, book_frames_generally
 from mdc.core.codec import decode_line
+from mdc.core.framing import Framer, feed, finish
+from mdc.core.pipeline import encode_reject
+from mdc.core.validate import Policy
 
 BIN = Path(sys.executable).parent
 SIM = "mdc-capture sim SPY AAPL --seed 3 --start 2026-01-05T14:30:00Z --max-events 20000"
@@ -75,3 +81,24 @@ def test_mdc_book_runs_git_style(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "other events ignored" in result.stderr
     assert "rejected 0" in result.stderr
+
+
+@pytest.mark.parametrize("model", ["level", "position"])
+def test_mdc_book_writes_what_the_general_path_writes(model: str, tmp_path: Path) -> None:
+    """A sim stream with every fault: stdout, the reject file and the summary are the general path's, byte for byte."""
+    result = shell(
+        f"{SIM} --faults all --depth-model {model} > sim.ndjson"
+        " && mdc-book --every 7 --levels 3 --rejects rejects.ndjson < sim.ndjson > out.ndjson",
+        tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    data = (tmp_path / "sim.ndjson").read_bytes()
+    framer, frames = feed(Framer(), data)
+    frames += finish(framer)
+    general, output, rejects = book_frames_generally(
+        BookRun(BookState(Emission(levels=3, every=7))), frames, Policy(max_skew_ns=2**62)
+    )
+    assert rejects, "the faults should make some rejects"
+    assert (tmp_path / "out.ndjson").read_bytes() == output
+    assert (tmp_path / "rejects.ndjson").read_bytes() == b"".join(encode_reject(reject) + b"\n" for reject in rejects)
+    assert result.stderr == f"mdc-book: {book_summary(general)}\n"
