@@ -107,12 +107,20 @@ class WorkingBook:
         quoted: the top last emitted as a quote, or None before the first.
         updates: events applied since the last snapshot emitted.
         bucket: the event-time bucket of the last snapshot emitted (time policy), or None.
+        bid_quoted: the best bid level (the very tuple) last written as text by mdc-book's fast path, or None.
+        bid_text: its text in a quote line (``price,"bid_size":size``).
+        ask_quoted: the same for the best ask.
+        ask_text: its text in a quote line (``price,"ask_size":size``).
     """
 
     __slots__ = (
         "ask_prices",
+        "ask_quoted",
+        "ask_text",
         "asks",
         "bid_prices",
+        "bid_quoted",
+        "bid_text",
         "bids",
         "bucket",
         "frozen",
@@ -133,6 +141,11 @@ class WorkingBook:
         self.quoted: Top | None = None
         self.updates = 0
         self.bucket: int | None = None
+        # A cache of text, keyed by identity: the book holds the level, so the identity is never reused.
+        self.bid_quoted: Level | tuple[None, Decimal] | None = None
+        self.bid_text = ""
+        self.ask_quoted: Level | tuple[None, Decimal] | None = None
+        self.ask_text = ""
 
     # ------------------------------------------------------------------ loading and reading
 
@@ -157,8 +170,8 @@ class WorkingBook:
     def top(self) -> Top:
         """The best bid and ask with their sizes."""
         bids, asks = self.bids, self.asks
-        bid, bid_size = (bids[0] if self.model == POSITION else bids[-1]) if bids else _EMPTY
-        ask, ask_size = asks[0] if asks else _EMPTY
+        bid, bid_size = (bids[0] if self.model == POSITION else bids[-1]) if bids else EMPTY
+        ask, ask_size = asks[0] if asks else EMPTY
         return bid, bid_size, ask, ask_size
 
     def depth(self, side: str) -> int:
@@ -251,7 +264,8 @@ class WorkingBook:
         self.load(bids, asks)
 
 
-_EMPTY: Final[tuple[None, Decimal]] = (None, ZERO)
+EMPTY: Final[tuple[None, Decimal]] = (None, ZERO)
+"""The best level of an empty side."""
 
 
 def _by_price(levels: Levels) -> tuple[list[Level], list[Decimal]]:

@@ -16,20 +16,26 @@ rejects, books and counts, over twice as fast on depth streams:
   price that is not plainly positive ...) sends the line down the general
   path, so rejects and their messages stay the same;
 * the struct is applied to its book as a :class:`~mdc.core.events.Depth`
-  would be (it has the same attributes: :class:`~mdc.core._book_work.Change`);
+  would be (it has the same attributes: :class:`~mdc.core._book_work.Change`),
+  the work of :meth:`~mdc.core._book_work.WorkingBook.set_level` and
+  :meth:`~mdc.core._book_work.WorkingBook.change_position` inlined for a
+  change of the model the book is in;
 * a quote (written on about half the changes) and a snapshot due by count or
   on change are written as text, as :func:`~mdc.core.codec.encode_event` would
   write them, without building the event: the names of a book need no JSON
   escaping (else the event is built and encoded) and a decimal whose text has
   an exponent sends the line to the encoder too. Any other output (integrity,
   a quote that changes whether the market is crossed, snapshots by time) is
-  built and encoded by the general code.
+  built and encoded by the general code. The text of the best bid and of the
+  best ask is kept on the book, so a quote writes anew only the side that changed.
 
 A property test holds the two functions to the same answers.
 """
 
 from __future__ import annotations
 
+import re
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
@@ -39,7 +45,7 @@ from typing import Annotated, Final, Literal
 import msgspec
 from attrs import field, frozen
 
-from ._book_work import INVALID, NEAR, TOP, ZERO, Top, WorkingBook
+from ._book_work import DEEP, EMPTY, INVALID, LEVEL, NEAR, POSITION, TOP, UNCHANGED, ZERO, Top, WorkingBook
 from .book import (
     BookKey,
     BookState,
@@ -169,6 +175,9 @@ _DECODE_SNAPSHOT: Final = msgspec.json.Decoder(_SnapshotWire).decode
 _PREFIX: Final = b'{"type":"depth","v":1,'
 _DECODE: Final = msgspec.json.Decoder(_DepthWire).decode
 _HUGE: Final = Decimal("1e30")
+# A second (``YYYY-MM-DDTHH:MM:SS.``) and two timestamps in it, with 9 ASCII digits and a Z after it:
+# one call where is_canonical would take eight operations for each timestamp
+_IN_SECOND: Final = re.compile(r"(.{20})\1[0-9]{9}Z\1[0-9]{9}Z", re.DOTALL).fullmatch
 
 
 def book_frames(  # noqa: PLR0915 - one loop, inlined: the hot path of mdc-book
@@ -195,9 +204,8 @@ def book_frames(  # noqa: PLR0915 - one loop, inlined: the hot path of mdc-book
     scratch: list[MarketEvent] = []
     pending: list[Frame] = []  # lines for the general path, flushed before the next fast one
     line_no = pending_after = run.read
-    last_ts = ""  # the ts of the last depth line that took the fast path
     # the second (``YYYY-MM-DDTHH:MM:SS.``) of the last timestamp found canonical; at first none
-    second = "?" * 31  # (longer than a timestamp: none starts with it)
+    second = "?" * 31  # (not 20 characters long: no timestamps match it)
     depth = quotes = snapshots = 0
     for frame in frames:
         line_no += 1
@@ -224,34 +232,36 @@ def book_frames(  # noqa: PLR0915 - one loop, inlined: the hot path of mdc-book
             book = books.get(key)
             try:
                 if not (
-                    # is_canonical, without its calls for a timestamp in a second already found valid
+                    # is_canonical for both, without its calls when both are in the second last found valid
                     (
-                        ts == last_ts  # a burst of changes shares its ts
-                        or (ts.startswith(second) and ts[29] == "Z" and ts[20:29].isdigit() and ts.isascii())
-                        or (is_canonical(ts) and bool(second := ts[:20]))
-                    )
-                    and (
-                        (
-                            ts_recv.startswith(second)
-                            and ts_recv[29] == "Z"
-                            and ts_recv[20:29].isdigit()
-                            and ts_recv.isascii()
-                        )
-                        or (is_canonical(ts_recv) and bool(second := ts_recv[:20]))
+                        _IN_SECOND(f"{second}{ts}{ts_recv}")
+                        or (is_canonical(ts) and is_canonical(ts_recv) and bool(second := ts_recv[:20]))
                     )
                     and (ts <= ts_recv or to_ns(ts) - to_ns(ts_recv) <= max_skew_ns)
                     # a book of this batch was made by a valid event: its key was checked
                     and (type(book) is WorkingBook or (key[0] and key[1] and symbol_problem(key[2]) is None))
+                    # the depth rules, conservatively (as mdc.core.validate checks them quickly); side, op
+                    # and a position >= 0 were checked in decoding; a NaN raises
                     and (
-                        (
-                            op == "set"
-                            and position is None
-                            and price is not None
+                        (  # by price: a set, or a delete (of no size)
+                            price is not None
+                            and ZERO < price < _HUGE
+                            and (
+                                (op == "set" and size is not None and ZERO <= size < _HUGE)
+                                or (op == "delete" and (size is None or size == ZERO))
+                            )
+                        )
+                        if position is None
+                        else (  # a positional delete needs neither price nor size
+                            (price is None or ZERO < price < _HUGE) and (size is None or ZERO <= size < _HUGE)
+                        )
+                        if op == "delete"
+                        else (
+                            price is not None
                             and ZERO < price < _HUGE
                             and size is not None
-                            and ZERO <= size < _HUGE
+                            and ((op == "insert" and ZERO < size < _HUGE) or (op == "update" and ZERO <= size < _HUGE))
                         )
-                        or _plainly_valid(op, position, price, size)
                     )
                 ):
                     wire = None
@@ -262,7 +272,6 @@ def book_frames(  # noqa: PLR0915 - one loop, inlined: the hot path of mdc-book
                 pending_after = line_no - 1
             pending.append(frame)
             continue
-        last_ts = ts
         if pending:
             _generally(transient, pending_after, pending, policy, tally, lines, scratch)
             pending = []
@@ -273,7 +282,59 @@ def book_frames(  # noqa: PLR0915 - one loop, inlined: the hot path of mdc-book
         if book.frozen:
             transient.ignored += 1
             continue
-        if op == "set":
+        if position is None and price is not None and book.model == LEVEL:
+            # WorkingBook.set_level, inlined: a set, or a delete by price (size 0), as the checks allow
+            if op != "set" or size is None:
+                size = ZERO
+            if wire.side == "bid":
+                pairs, prices = book.bids, book.bid_prices
+                index = bisect_left(prices, price)
+                rank = len(prices) - 1 - index
+            else:
+                pairs, prices = book.asks, book.ask_prices
+                index = rank = bisect_left(prices, price)
+            if index < len(prices) and prices[index] == price:
+                if not size:
+                    del prices[index]
+                    del pairs[index]
+                    reach = TOP if rank == 0 else NEAR if not levels or rank < levels else DEEP
+                elif pairs[index][1] == size:
+                    reach = UNCHANGED
+                else:
+                    pairs[index] = (prices[index], size)  # the price keeps the text it first came with
+                    reach = TOP if rank == 0 else NEAR if not levels or rank < levels else DEEP
+            elif size:
+                prices.insert(index, price)
+                pairs.insert(index, (price, size))
+                rank += wire.side == "bid"  # one more level above it
+                reach = TOP if rank == 0 else NEAR if not levels or rank < levels else DEEP
+            else:
+                reach = UNCHANGED
+        elif position is not None and book.model == POSITION:
+            # WorkingBook.change_position, inlined
+            rows = book.bids if wire.side == "bid" else book.asks
+            if op == "delete":
+                if position < len(rows):
+                    del rows[position]
+                    reach = TOP if position == 0 else NEAR if not levels or position < levels else DEEP
+                else:
+                    reach = INVALID
+            elif price is None or size is None:
+                reach = INVALID
+            elif op == "update":
+                if position >= len(rows):
+                    reach = INVALID
+                elif (row := rows[position])[0] == price and row[1] == size:
+                    reach = UNCHANGED
+                else:
+                    rows[position] = (price, size)
+                    reach = TOP if position == 0 else NEAR if not levels or position < levels else DEEP
+            elif position <= len(rows):  # an insert
+                rows.insert(position, (price, size))
+                reach = TOP if position == 0 else NEAR if not levels or position < levels else DEEP
+            else:
+                reach = INVALID
+        elif op == "set":
             reach = book.set_level(wire.side, price, size, levels)  # type: ignore[arg-type] # both checked
         elif op == "delete" and position is None:
             reach = book.set_level(wire.side, price, ZERO, levels)  # type: ignore[arg-type] # checked
@@ -286,9 +347,13 @@ def book_frames(  # noqa: PLR0915 - one loop, inlined: the hot path of mdc-book
         book.updates += 1
         if reach >= NEAR:
             if reach == TOP:
-                top = book.top()
+                bids, asks = book.bids, book.asks
+                best_bid = (bids[-1] if book.model == LEVEL else bids[0]) if bids else EMPTY
+                best_ask = asks[0] if asks else EMPTY
+                bid, bid_size = best_bid
+                ask, ask_size = best_ask
+                top = (bid, bid_size, ask, ask_size)
                 if top != book.quoted:
-                    bid, bid_size, ask, ask_size = top
                     if book.market != "normal" or (bid is not None and ask is not None and not bid < ask):
                         _quote(book, wire, scratch)  # the market changes: integrity first, worded there
                         tally.emit(scratch, lines)
@@ -298,17 +363,31 @@ def book_frames(  # noqa: PLR0915 - one loop, inlined: the hot path of mdc-book
                         template = templates.get(key)
                         if template is None:
                             template = templates[key] = _template(key)
-                        # the text of the decimals as encode_event writes them, unless one has an exponent
-                        bid_text = "null" if bid is None else str(bid)
-                        ask_text = "null" if ask is None else str(ask)
-                        prices = f'{bid_text},"bid_size":{bid_size!s},"ask_price":{ask_text},"ask_size":{ask_size!s}}}'
+                        # the text of the decimals as encode_event writes them, unless one has an exponent;
+                        # the side that did not change keeps the text it was last written with
+                        if best_bid is book.bid_quoted:
+                            bid_text = book.bid_text
+                        else:
+                            bid_text = f'{"null" if bid is None else str(bid)},"bid_size":{bid_size!s}'
+                            book.bid_quoted, book.bid_text = best_bid, bid_text
+                        if best_ask is book.ask_quoted:
+                            ask_text = book.ask_text
+                        else:
+                            ask_text = f'{"null" if ask is None else str(ask)},"ask_size":{ask_size!s}}}'
+                            book.ask_quoted, book.ask_text = best_ask, ask_text
                         head, middle, _ = template
-                        if head and "E" not in prices:
+                        if head and "E" not in bid_text and "E" not in ask_text:
                             seq = wire.seq
                             if seq is None:
-                                line = f'{head}{ts}","ts_recv":"{ts_recv}{middle},"bid_price":{prices}'
+                                line = (
+                                    f'{head}{ts}","ts_recv":"{ts_recv}{middle},'
+                                    f'"bid_price":{bid_text},"ask_price":{ask_text}'
+                                )
                             else:
-                                line = f'{head}{ts}","ts_recv":"{ts_recv}{middle},"seq":{seq!s},"bid_price":{prices}'
+                                line = (
+                                    f'{head}{ts}","ts_recv":"{ts_recv}{middle},"seq":{seq!s},'
+                                    f'"bid_price":{bid_text},"ask_price":{ask_text}'
+                                )
                             lines.append(line.encode())
                         else:
                             lines.append(encode_event(_quote_of(wire, top)))
@@ -330,27 +409,6 @@ def book_frames(  # noqa: PLR0915 - one loop, inlined: the hot path of mdc-book
     if pending:
         _generally(transient, pending_after, pending, policy, tally, lines, scratch)
     return tally.run(freeze(transient), len(frames)), b"\n".join(lines) + b"\n" if lines else b"", tally.rejects
-
-
-def _plainly_valid(op: str, position: int | None, price: Decimal | None, size: Decimal | None) -> bool:
-    """The depth rules, conservatively (as :mod:`mdc.core.validate` checks them quickly); may raise on a NaN.
-
-    Side, op and a position >= 0 were checked in decoding.
-    """
-    if position is None:
-        if price is None or not ZERO < price < _HUGE:
-            return False
-        if op == "set":
-            return size is not None and ZERO <= size < _HUGE
-        return op == "delete" and (size is None or size == ZERO)
-    if op == "delete":  # a positional delete needs neither price nor size
-        return (price is None or ZERO < price < _HUGE) and (size is None or ZERO <= size < _HUGE)
-    return (
-        price is not None
-        and ZERO < price < _HUGE
-        and size is not None
-        and ((op == "insert" and ZERO < size < _HUGE) or (op == "update" and ZERO <= size < _HUGE))
-    )
 
 
 def _snapshot_wire(frame: bytes, books: Mapping[BookKey, object], max_skew_ns: int) -> _SnapshotWire | None:
