@@ -111,6 +111,7 @@ class _Session:
         self.plan = plan
         self.buffer = b""
         self.counts: Counter[str] = Counter()
+        self.batch: list[bytes] | None = None  # while replying: the messages to send in one write
 
     async def run(self) -> None:
         if await self.read_exact(4) != b"API\0":
@@ -209,6 +210,19 @@ class _Session:
         await self.act(actions or [], request_id)
 
     async def act(self, actions: list[dict[str, Any]], request_id: str) -> None:
+        """Send a reply's messages in one write, as TWS sends what it has at once (a sleep or close splits it)."""
+        self.batch = []
+        try:
+            await self._act(actions, request_id)
+        finally:
+            await self.flush()
+
+    async def flush(self) -> None:
+        batch, self.batch = self.batch, None
+        if batch:
+            await self.stream.send_all(b"".join(batch))
+
+    async def _act(self, actions: list[dict[str, Any]], request_id: str) -> None:
         for action in actions:
             ((name, value),) = action.items()
             args = [str(item) for item in value] if isinstance(value, list) else []
@@ -232,15 +246,21 @@ class _Session:
                 case "notice":
                     await self.send("4", "2", "-1", *args, "")
                 case "sleep":
+                    await self.flush()
                     await trio.sleep(float(value))
+                    self.batch = []
                 case "close":
+                    await self.flush()
                     raise _Closed
                 case _:
                     raise ValueError(f"unknown action {name!r}")
 
     async def send(self, *fields: str) -> None:
         body = "".join(field + "\0" for field in fields).encode()
-        await self.stream.send_all(struct.pack(">I", len(body)) + body)
+        if self.batch is not None:
+            self.batch.append(struct.pack(">I", len(body)) + body)
+        else:
+            await self.stream.send_all(struct.pack(">I", len(body)) + body)
 
     async def read_exact(self, count: int) -> bytes | None:
         while len(self.buffer) < count:
