@@ -111,6 +111,8 @@ class WorkingBook:
         bid_text: its text in a quote line (``price,"bid_size":size``).
         ask_quoted: the same for the best ask.
         ask_text: its text in a quote line (``price,"ask_size":size``).
+        template: the fixed text of the book's quote and snapshot lines, as mdc-book's fast path writes them
+            (made at the book's first such line of a batch), or None.
     """
 
     __slots__ = (
@@ -127,6 +129,7 @@ class WorkingBook:
         "market",
         "model",
         "quoted",
+        "template",
         "updates",
     )
 
@@ -146,6 +149,7 @@ class WorkingBook:
         self.bid_text = ""
         self.ask_quoted: Level | tuple[None, Decimal] | None = None
         self.ask_text = ""
+        self.template: tuple[str, str, str] | None = None
 
     # ------------------------------------------------------------------ loading and reading
 

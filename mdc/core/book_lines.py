@@ -199,13 +199,13 @@ def book_frames(  # noqa: PLR0915 - one loop, inlined: the hot path of mdc-book
     levels, every, every_ns = emission.levels, emission.every, emission.every_ns
     max_skew_ns = policy.max_skew_ns
     tally = _Tally(run)
-    lines: list[bytes] = []
-    templates: dict[BookKey, tuple[str, str, str]] = {}
+    lines: list[str] = []  # text, encoded once at the end of the batch
     scratch: list[MarketEvent] = []
     pending: list[Frame] = []  # lines for the general path, flushed before the next fast one
     line_no = pending_after = run.read
     # the second (``YYYY-MM-DDTHH:MM:SS.``) of the last timestamp found canonical; at first none
     second = "?" * 31  # (not 20 characters long: no timestamps match it)
+    last_ts = last_ts_recv = ""  # the timestamps of the last depth line whose timestamps passed; at first none
     depth = quotes = snapshots = 0
     for frame in frames:
         line_no += 1
@@ -232,12 +232,20 @@ def book_frames(  # noqa: PLR0915 - one loop, inlined: the hot path of mdc-book
             book = books.get(key)
             try:
                 if not (
-                    # is_canonical for both, without its calls when both are in the second last found valid
+                    # the timestamps of the last line that passed them (a third of lines repeat them), or:
                     (
-                        _IN_SECOND(f"{second}{ts}{ts_recv}")
-                        or (is_canonical(ts) and is_canonical(ts_recv) and bool(second := ts_recv[:20]))
+                        (ts == last_ts and ts_recv == last_ts_recv)
+                        or (
+                            # is_canonical for both, without its calls when both are in the second last found valid
+                            (
+                                _IN_SECOND(f"{second}{ts}{ts_recv}")
+                                or (is_canonical(ts) and is_canonical(ts_recv) and bool(second := ts_recv[:20]))
+                            )
+                            and (ts <= ts_recv or to_ns(ts) - to_ns(ts_recv) <= max_skew_ns)
+                            and bool(last_ts := ts)
+                            and bool(last_ts_recv := ts_recv)
+                        )
                     )
-                    and (ts <= ts_recv or to_ns(ts) - to_ns(ts_recv) <= max_skew_ns)
                     # a book of this batch was made by a valid event: its key was checked
                     and (type(book) is WorkingBook or (key[0] and key[1] and symbol_problem(key[2]) is None))
                     # the depth rules, conservatively (as mdc.core.validate checks them quickly); side, op
@@ -360,9 +368,9 @@ def book_frames(  # noqa: PLR0915 - one loop, inlined: the hot path of mdc-book
                     else:
                         book.quoted = top
                         quotes += 1
-                        template = templates.get(key)
+                        template = book.template
                         if template is None:
-                            template = templates[key] = _template(key)
+                            template = book.template = _template(key)
                         # the text of the decimals as encode_event writes them, unless one has an exponent;
                         # the side that did not change keeps the text it was last written with
                         if best_bid is book.bid_quoted:
@@ -388,11 +396,13 @@ def book_frames(  # noqa: PLR0915 - one loop, inlined: the hot path of mdc-book
                                     f'{head}{ts}","ts_recv":"{ts_recv}{middle},"seq":{seq!s},'
                                     f'"bid_price":{bid_text},"ask_price":{ask_text}'
                                 )
-                            lines.append(line.encode())
+                            lines.append(line)
                         else:
-                            lines.append(encode_event(_quote_of(wire, top)))
+                            lines.append(_text(encode_event(_quote_of(wire, top))))
             if not (every or every_ns):
-                template = templates.get(key) or templates.setdefault(key, _template(key))
+                template = book.template
+                if template is None:
+                    template = book.template = _template(key)
                 lines.append(_snapshot_line(book, wire, levels, template))
                 snapshots += 1
                 continue
@@ -400,7 +410,9 @@ def book_frames(  # noqa: PLR0915 - one loop, inlined: the hot path of mdc-book
             _maybe_snapshot(transient, book, wire, scratch)
             tally.emit(scratch, lines)
         elif every and book.updates >= every:  # _maybe_snapshot, for the count policy alone
-            template = templates.get(key) or templates.setdefault(key, _template(key))
+            template = book.template
+            if template is None:
+                template = book.template = _template(key)
             lines.append(_snapshot_line(book, wire, levels, template))
             snapshots += 1
     tally.depth += depth
@@ -408,7 +420,9 @@ def book_frames(  # noqa: PLR0915 - one loop, inlined: the hot path of mdc-book
     tally.snapshots_out += snapshots
     if pending:
         _generally(transient, pending_after, pending, policy, tally, lines, scratch)
-    return tally.run(freeze(transient), len(frames)), b"\n".join(lines) + b"\n" if lines else b"", tally.rejects
+    if lines:
+        lines.append("")  # the last newline, in the same join
+    return tally.run(freeze(transient), len(frames)), "\n".join(lines).encode(errors="surrogateescape"), tally.rejects
 
 
 def _snapshot_wire(frame: bytes, books: Mapping[BookKey, object], max_skew_ns: int) -> _SnapshotWire | None:
@@ -452,8 +466,13 @@ def _template(key: BookKey) -> tuple[str, str, str]:
     )
 
 
-def _snapshot_line(book: WorkingBook, wire: _DepthWire, levels: int, template: tuple[str, str, str]) -> bytes:
-    """What :func:`~mdc.core.book._snapshot` emits, encoded, without building the Snapshot when it can."""
+def _text(line: bytes) -> str:
+    """An encoded line as text that :func:`book_frames` encodes back to the same bytes, whatever they are."""
+    return line.decode(errors="surrogateescape")
+
+
+def _snapshot_line(book: WorkingBook, wire: _DepthWire, levels: int, template: tuple[str, str, str]) -> str:
+    """What :func:`~mdc.core.book._snapshot` emits, as text, without building the Snapshot when it can."""
     book.updates = 0
     bids, asks = book.levels(levels)
     sides = (
@@ -465,17 +484,19 @@ def _snapshot_line(book: WorkingBook, wire: _DepthWire, levels: int, template: t
     )
     if template[2] and "E" not in sides:
         seq = "" if wire.seq is None else f',"seq":{wire.seq!s}'
-        return f'{template[2]}{wire.ts}","ts_recv":"{wire.ts_recv}{template[1]}{seq},{sides}'.encode()
-    return encode_event(
-        Snapshot(
-            symbol=wire.symbol,
-            ts=wire.ts,
-            ts_recv=wire.ts_recv,
-            provider=wire.provider,
-            stream=wire.stream,
-            seq=wire.seq,
-            bids=bids,
-            asks=asks,
+        return f'{template[2]}{wire.ts}","ts_recv":"{wire.ts_recv}{template[1]}{seq},{sides}'
+    return _text(
+        encode_event(
+            Snapshot(
+                symbol=wire.symbol,
+                ts=wire.ts,
+                ts_recv=wire.ts_recv,
+                provider=wire.provider,
+                stream=wire.stream,
+                seq=wire.seq,
+                bids=bids,
+                asks=asks,
+            )
         )
     )
 
@@ -507,9 +528,9 @@ class _Tally:
         self.rejects: list[Reject] = []
         self.written: list[MarketEvent] = []  # what was written other than fast quotes (few)
 
-    def emit(self, events: list[MarketEvent], lines: list[bytes]) -> None:
-        """Encode the general code's outputs into ``lines``; empties ``events``."""
-        lines += map(encode_event, events)
+    def emit(self, events: list[MarketEvent], lines: list[str]) -> None:
+        """Encode the general code's outputs into ``lines`` (as text: see :func:`_text`); empties ``events``."""
+        lines += [_text(encode_event(event)) for event in events]
         self.written += events
         events.clear()
 
@@ -542,7 +563,7 @@ def _generally(  # noqa: PLR0917 - a private step of the loop above, sharing its
     frames: list[Frame],
     policy: Policy,
     tally: _Tally,
-    lines: list[bytes],
+    lines: list[str],
     scratch: list[MarketEvent],
 ) -> None:
     """Lines the fast path left alone: checked and applied as :func:`book_frames_generally` does."""

@@ -88,10 +88,12 @@ def feed(state: Framer, data: bytes) -> tuple[Framer, list[Frame]]:
         frames.append(Oversize(state.pending, state.skipping + newline))
         data = data[newline + 1 :]
         state = Framer(b"", limit)
-    lines = (state.pending + data).split(b"\n") if state.pending else data.split(b"\n")
+    text = state.pending + data if state.pending else data
+    lines = text.split(b"\n")
     rest = lines.pop()
-    if b"\r" not in data and b"\r" not in state.pending and (not lines or max(map(len, lines)) <= limit):
-        frames.extend(lines)  # the common case, without a Python-level loop
+    # No complete line is longer than the text less its newlines and the rest: mostly, no need to look at each
+    if b"\r" not in text and (len(text) - len(lines) - len(rest) <= limit or max(map(len, lines)) <= limit):
+        frames += lines  # the common case, without a Python-level loop
         lines = []
     for line in lines:
         if len(line) > limit:
