@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import msgspec
-import trio
 
 from mdc.core.timestamps import from_ns
 
@@ -126,57 +125,3 @@ def synthetic(channels: dict[str, set[str]], feed: str, count: int, batch: int, 
                 )
         made += size
         yield "[" + ",".join(messages) + "]"
-
-
-class Line(trio.abc.Stream):
-    """A TCP connection the server can freeze (a silent peer: no data, no pongs) or cut (no WebSocket close)."""
-
-    def __init__(self, inner: trio.abc.Stream, number: int) -> None:
-        self.inner = inner
-        self.number = number
-        self.frozen = False
-        self.cut = trio.Event()
-
-    def __repr__(self) -> str:  # trio-websocket names a non-socket peer by its repr: the handler finds it so
-        return f"alpaca-line-{self.number}"
-
-    async def _hang(self) -> None:
-        await self.cut.wait()
-        raise trio.BrokenResourceError("connection cut")
-
-    async def send_all(self, data: bytes | bytearray | memoryview) -> None:
-        if self.frozen:
-            await self._hang()
-        await self.inner.send_all(data)
-
-    async def wait_send_all_might_not_block(self) -> None:
-        await self.inner.wait_send_all_might_not_block()
-
-    async def receive_some(self, max_bytes: int | None = None) -> bytes | bytearray:
-        if self.frozen:
-            await self._hang()
-        data = await self.inner.receive_some(max_bytes)
-        if self.frozen:  # a ping that arrives now goes unanswered
-            await self._hang()
-        return data
-
-    async def aclose(self) -> None:
-        self.cut.set()
-        await self.inner.aclose()
-
-
-class Listener(trio.abc.Listener[Line]):
-    """Hands out numbered :class:`Line` streams and remembers them for the handler."""
-
-    def __init__(self, inner: trio.SocketListener, lines: dict[str, Line]) -> None:
-        self.inner = inner
-        self.lines = lines
-        self.count = itertools.count(1)
-
-    async def accept(self) -> Line:
-        line = Line(await self.inner.accept(), next(self.count))
-        self.lines[repr(line)] = line
-        return line
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()

@@ -54,7 +54,8 @@ import msgspec
 import trio
 from trio_websocket import ConnectionClosed, WebSocketConnection, WebSocketRequest, WebSocketServer
 
-from tests.servers._alpaca_feed import CHANNELS, FEEDS, Line, Listener, Script, filtered, synthetic
+from tests.servers._alpaca_feed import CHANNELS, FEEDS, Script, filtered, synthetic
+from tests.servers._line import Line, Listener
 
 ERRORS = {
     400: "invalid syntax",
@@ -266,7 +267,7 @@ async def serve(options: argparse.Namespace) -> None:
 
     listeners = await trio.open_tcp_listeners(options.port, host=options.host)
     port = listeners[0].socket.getsockname()[1]
-    server = WebSocketServer(handle, [Listener(listener, lines) for listener in listeners])  # type: ignore[list-item]
+    server = WebSocketServer(handle, [Listener(listener, lines, "alpaca") for listener in listeners])  # type: ignore[list-item]
     sys.stdout.write(f"ws://{options.host}:{port}/v2/iex\n")
     sys.stdout.flush()
     await server.run()

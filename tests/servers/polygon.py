@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import itertools
 import json
 import sys
 from pathlib import Path
@@ -42,6 +41,8 @@ from typing import Any
 import msgspec
 import trio
 from trio_websocket import ConnectionClosed, WebSocketConnection, WebSocketRequest, WebSocketServer
+
+from tests.servers._line import Line, Listener
 
 SCENARIOS = ("normal", "not-entitled", "max-connections", "abrupt-close", "garbage", "silent", "slow")
 CONNECTED = {"ev": "status", "status": "connected", "message": "Connected Successfully"}
@@ -79,60 +80,6 @@ def log(text: str) -> None:
     """One line on stderr."""
     sys.stderr.write(f"polygon-server: {text}\n")
     sys.stderr.flush()
-
-
-class Line(trio.abc.Stream):
-    """A TCP connection the server can freeze (a silent peer) or cut (an abrupt close)."""
-
-    def __init__(self, inner: trio.abc.Stream, number: int) -> None:
-        self.inner = inner
-        self.number = number
-        self.frozen = False
-        self.cut = trio.Event()
-
-    def __repr__(self) -> str:  # trio-websocket names a non-socket peer by its repr: the handler finds it so
-        return f"polygon-line-{self.number}"
-
-    async def _hang(self) -> None:
-        await self.cut.wait()
-        raise trio.BrokenResourceError("connection cut")
-
-    async def send_all(self, data: bytes | bytearray | memoryview) -> None:
-        if self.frozen:
-            await self._hang()
-        await self.inner.send_all(data)
-
-    async def wait_send_all_might_not_block(self) -> None:
-        await self.inner.wait_send_all_might_not_block()
-
-    async def receive_some(self, max_bytes: int | None = None) -> bytes | bytearray:
-        if self.frozen:
-            await self._hang()
-        data = await self.inner.receive_some(max_bytes)
-        if self.frozen:  # a ping that arrives now goes unanswered
-            await self._hang()
-        return data
-
-    async def aclose(self) -> None:
-        self.cut.set()
-        await self.inner.aclose()
-
-
-class Listener(trio.abc.Listener[Line]):
-    """Hands out numbered :class:`Line` streams and remembers them for the handler."""
-
-    def __init__(self, inner: trio.SocketListener, lines: dict[str, Line]) -> None:
-        self.inner = inner
-        self.lines = lines
-        self.count = itertools.count(1)
-
-    async def accept(self) -> Line:
-        line = Line(await self.inner.accept(), next(self.count))
-        self.lines[repr(line)] = line
-        return line
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
 
 
 def frame_text(frame: Any, topics: set[str]) -> str | bytes | None:
@@ -278,7 +225,7 @@ async def serve(options: argparse.Namespace) -> None:
 
     listeners = await trio.open_tcp_listeners(options.port, host=options.host)
     port = listeners[0].socket.getsockname()[1]
-    server = WebSocketServer(handle, [Listener(listener, lines) for listener in listeners])  # type: ignore[list-item]
+    server = WebSocketServer(handle, [Listener(listener, lines, "polygon") for listener in listeners])  # type: ignore[list-item]
     sys.stdout.write(f"ws://{options.host}:{port}/stocks\n")
     sys.stdout.flush()
     await server.run()
