@@ -362,45 +362,23 @@ class Connection:
         """Wrap the EWrapper callbacks of ``ib``'s wrapper so that their data comes here too."""
         self.ib = ib
         wrapper = ib.wrapper
-        originals = {
-            name: getattr(wrapper, name)
-            for name in ("tickByTickAllLast", "tickByTickBidAsk", "updateMktDepthL2", "realtimeBar", "error")
-        }
-        top_originals = {name: getattr(wrapper, name) for name in ("priceSizeTick", "tickSize")}
 
-        def all_last(*args: object) -> None:
-            try:
-                originals["tickByTickAllLast"](*args)
-            finally:  # ib_async's own method may fail on a request it does not know; the tap still sees it
-                self._on_last(*args)  # type: ignore[arg-type]
+        def also(name: str, handler: Callable[..., None]) -> Callable[..., None]:
+            original = getattr(wrapper, name)
 
-        def bid_ask(*args: object) -> None:
-            try:
-                originals["tickByTickBidAsk"](*args)
-            finally:  # ib_async's own method may fail on a request it does not know; the tap still sees it
-                self._on_bid_ask(*args)  # type: ignore[arg-type]
+            def tapped(*args: object) -> None:
+                try:
+                    original(*args)
+                finally:  # ib_async's own method may fail on a request it does not know; the tap still sees it
+                    handler(*args)
 
-        def depth(*args: object) -> None:
-            try:
-                originals["updateMktDepthL2"](*args)
-            finally:  # ib_async's own method may fail on a request it does not know; the tap still sees it
-                self._on_depth(*args)  # type: ignore[arg-type]
-
-        def bar(*args: object) -> None:
-            try:
-                originals["realtimeBar"](*args)
-            finally:  # ib_async's own method may fail on a request it does not know; the tap still sees it
-                self._on_bar(*args)  # type: ignore[arg-type]
-
-        def error(*args: object) -> None:
-            try:
-                originals["error"](*args)
-            finally:  # ib_async's own method may fail on a request it does not know; the tap still sees it
-                self._on_error(*args)  # type: ignore[arg-type]
+            return tapped
 
         def top(name: str) -> Callable[..., None]:
+            original = getattr(wrapper, name)
+
             def tick(request_id: int, *args: object) -> None:
-                top_originals[name](request_id, *args)
+                original(request_id, *args)
                 request = self.requests.get(request_id)
                 if request is not None and request.kind == "top":
                     self._dirty.add(request_id)
@@ -409,11 +387,11 @@ class Connection:
             return tick
 
         for name, function in (
-            ("tickByTickAllLast", all_last),
-            ("tickByTickBidAsk", bid_ask),
-            ("updateMktDepthL2", depth),
-            ("realtimeBar", bar),
-            ("error", error),
+            ("tickByTickAllLast", also("tickByTickAllLast", self._on_last)),
+            ("tickByTickBidAsk", also("tickByTickBidAsk", self._on_bid_ask)),
+            ("updateMktDepthL2", also("updateMktDepthL2", self._on_depth)),
+            ("realtimeBar", also("realtimeBar", self._on_bar)),
+            ("error", also("error", self._on_error)),
             ("priceSizeTick", top("priceSizeTick")),
             ("tickSize", top("tickSize")),
         ):
