@@ -8,8 +8,11 @@ handler through ``lines[str(connection.remote)]``.
 from __future__ import annotations
 
 import itertools
+import sys
+from collections.abc import Awaitable, Callable
 
 import trio
+from trio_websocket import WebSocketRequest, WebSocketServer
 
 
 class Line(trio.abc.Stream):
@@ -66,3 +69,24 @@ class Listener(trio.abc.Listener[Line]):
 
     async def aclose(self) -> None:
         await self.inner.aclose()
+
+
+async def serve_websocket(  # noqa: PLR0917
+    handler: Callable[[WebSocketRequest], Awaitable[None]],
+    lines: dict[str, Line],
+    host: str,
+    port: int,
+    name: str,
+    path: str,
+) -> None:
+    """Serve WebSocket ``handler`` on ``host:port`` (0: any free port) over :class:`Line` connections.
+
+    ``name`` (``alpaca``) names the connections; the URL to connect to, ending in ``path``
+    (``/v2/iex``), goes to stdout first, for the tests and examples that start the server.
+    """
+    listeners = await trio.open_tcp_listeners(port, host=host)
+    bound = listeners[0].socket.getsockname()[1]
+    server = WebSocketServer(handler, [Listener(listener, lines, name) for listener in listeners])  # type: ignore[list-item]
+    sys.stdout.write(f"ws://{host}:{bound}{path}\n")
+    sys.stdout.flush()
+    await server.run()

@@ -52,10 +52,10 @@ from typing import Any
 
 import msgspec
 import trio
-from trio_websocket import ConnectionClosed, WebSocketConnection, WebSocketRequest, WebSocketServer
+from trio_websocket import ConnectionClosed, WebSocketConnection, WebSocketRequest
 
 from tests.servers._alpaca_feed import CHANNELS, FEEDS, Script, filtered, synthetic
-from tests.servers._line import Line, Listener
+from tests.servers._line import Line, serve_websocket
 
 ERRORS = {
     400: "invalid syntax",
@@ -265,12 +265,7 @@ async def serve(options: argparse.Namespace) -> None:
         except* (ConnectionClosed, trio.BrokenResourceError, trio.ClosedResourceError):
             log(options, line.number, "closed", authenticated=session.authenticated)
 
-    listeners = await trio.open_tcp_listeners(options.port, host=options.host)
-    port = listeners[0].socket.getsockname()[1]
-    server = WebSocketServer(handle, [Listener(listener, lines, "alpaca") for listener in listeners])  # type: ignore[list-item]
-    sys.stdout.write(f"ws://{options.host}:{port}/v2/iex\n")
-    sys.stdout.flush()
-    await server.run()
+    await serve_websocket(handle, lines, options.host, options.port, "alpaca", "/v2/iex")
 
 
 def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:

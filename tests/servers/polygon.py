@@ -40,9 +40,9 @@ from typing import Any
 
 import msgspec
 import trio
-from trio_websocket import ConnectionClosed, WebSocketConnection, WebSocketRequest, WebSocketServer
+from trio_websocket import ConnectionClosed, WebSocketConnection, WebSocketRequest
 
-from tests.servers._line import Line, Listener
+from tests.servers._line import Line, serve_websocket
 
 SCENARIOS = ("normal", "not-entitled", "max-connections", "abrupt-close", "garbage", "silent", "slow")
 CONNECTED = {"ev": "status", "status": "connected", "message": "Connected Successfully"}
@@ -223,12 +223,7 @@ async def serve(options: argparse.Namespace) -> None:
         finally:
             lines.pop(repr(line), None)
 
-    listeners = await trio.open_tcp_listeners(options.port, host=options.host)
-    port = listeners[0].socket.getsockname()[1]
-    server = WebSocketServer(handle, [Listener(listener, lines, "polygon") for listener in listeners])  # type: ignore[list-item]
-    sys.stdout.write(f"ws://{options.host}:{port}/stocks\n")
-    sys.stdout.flush()
-    await server.run()
+    await serve_websocket(handle, lines, options.host, options.port, "polygon", "/stocks")
 
 
 def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
